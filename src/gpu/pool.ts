@@ -1,0 +1,112 @@
+/** A pool of storage buffers bucketed by size, with byte accounting that tests and benchmarks read. */
+import { BufferUsage } from './flags';
+import { EngineError, formatBytes } from './errors';
+
+export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+
+/** Rounds a request up to a bucket: powers of two split into quarters, so waste stays under 25%. */
+export function bucketSize(bytes: number): number {
+  const n = Math.max(256, Math.ceil(bytes / 16) * 16);
+  const p = 2 ** Math.floor(Math.log2(n));
+  if (p === n) return n;
+  const quarter = p / 4;
+  return p + Math.ceil((n - p) / quarter) * quarter;
+}
+
+export interface PoolStats {
+  /** Bytes of buffers currently handed out. */
+  liveBytes: number;
+  /** Highest liveBytes seen since the last resetPeak(). */
+  peakLiveBytes: number;
+  /** Bytes of all buffers the pool owns on the GPU (live and free). */
+  allocatedBytes: number;
+  /** Highest allocatedBytes seen since the last resetPeak(). */
+  peakAllocatedBytes: number;
+  liveBuffers: number;
+  freeBuffers: number;
+}
+
+export class BufferPool {
+  private readonly free = new Map<number, GPUBuffer[]>();
+  private readonly sizes = new WeakMap<GPUBuffer, number>();
+  private liveBytes = 0;
+  private peakLive = 0;
+  private allocated = 0;
+  private peakAllocated = 0;
+  private liveCount = 0;
+  private freeCount = 0;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly maxBindingBytes: number,
+    private readonly maxBufferBytes: number,
+    /** Wraps buffer creation (the engine uses it to watch for out-of-memory errors). */
+    private readonly allocate: (create: () => GPUBuffer) => GPUBuffer = (create) => create(),
+  ) {}
+
+  acquire(bytes: number, op: string): GPUBuffer {
+    const size = bucketSize(bytes);
+    const limit = Math.min(this.maxBindingBytes, this.maxBufferBytes);
+    if (bytes > limit) {
+      throw new EngineError(
+        op,
+        `needs a buffer of ${formatBytes(bytes)} (${bytes} bytes), above this device's limit of ${formatBytes(limit)} per buffer binding`,
+      );
+    }
+    const list = this.free.get(size);
+    let buf = list?.pop();
+    if (buf) {
+      this.freeCount--;
+    } else {
+      buf = this.allocate(() =>
+        this.device.createBuffer({ size: Math.min(size, limit), usage: STORAGE_USAGE, label: op }),
+      );
+      this.sizes.set(buf, size);
+      this.allocated += size;
+      this.peakAllocated = Math.max(this.peakAllocated, this.allocated);
+    }
+    this.liveBytes += size;
+    this.liveCount++;
+    this.peakLive = Math.max(this.peakLive, this.liveBytes);
+    return buf;
+  }
+
+  release(buf: GPUBuffer): void {
+    const size = this.sizes.get(buf);
+    if (size === undefined) throw new Error('BufferPool.release: buffer does not belong to this pool');
+    this.liveBytes -= size;
+    this.liveCount--;
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
+    list.push(buf);
+    this.freeCount++;
+  }
+
+  /** Destroys every free buffer (live ones stay). */
+  trim(): void {
+    for (const list of this.free.values()) {
+      for (const b of list) {
+        this.allocated -= this.sizes.get(b) ?? 0;
+        b.destroy();
+      }
+    }
+    this.free.clear();
+    this.freeCount = 0;
+  }
+
+  resetPeak(): void {
+    this.peakLive = this.liveBytes;
+    this.peakAllocated = this.allocated;
+  }
+
+  stats(): PoolStats {
+    return {
+      liveBytes: this.liveBytes,
+      peakLiveBytes: this.peakLive,
+      allocatedBytes: this.allocated,
+      peakAllocatedBytes: this.peakAllocated,
+      liveBuffers: this.liveCount,
+      freeBuffers: this.freeCount,
+    };
+  }
+}
