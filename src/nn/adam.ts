@@ -1,0 +1,171 @@
+/**
+ * Adam with PyTorch's semantics (torch.optim.Adam, amsgrad off): coupled L2 decay, bias correction, eps added
+ * outside the square root. One fused WGSL kernel per parameter tensor; nothing is read back to the CPU.
+ *
+ * Step t (1-based):
+ *   g = grad + wd·x
+ *   m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²
+ *   x = x − (lr / (1 − β1^t)) · m / (sqrt(v) / sqrt(1 − β2^t) + eps)
+ */
+import type { Engine } from '../gpu/engine';
+import { EngineError, shapeStr } from '../gpu/errors';
+import { Params } from '../gpu/params';
+import type { Tensor } from '../gpu/tensor';
+import { LINEAR_INDEX_WGSL, WG } from '../ops/common';
+import type { Parameter } from './parameter';
+
+export interface AdamOptions {
+  /** Default learning rate of step() (1e-3). */
+  lr?: number;
+  /** [β1, β2] ([0.9, 0.999]). */
+  betas?: [number, number];
+  /** (1e-8) */
+  eps?: number;
+  /** Coupled L2 decay added to the gradient, as torch.optim.Adam's weight_decay (0). */
+  weightDecay?: number;
+}
+
+const ADAM_WGSL = /* wgsl */ `
+struct P { n: u32, beta1: f32, c1: f32, beta2: f32, c2: f32, stepSize: f32, bc2Sqrt: f32, eps: f32, wd: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m: array<f32>;
+@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+${LINEAR_INDEX_WGSL}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = linearIndex(gid, nwg);
+  if (i >= p.n) { return; }
+  let xi = x[i];
+  let g = grad[i] + p.wd * xi;
+  let mi = m[i] * p.beta1 + p.c1 * g;
+  let vi = v[i] * p.beta2 + p.c2 * g * g;
+  let denom = sqrt(vi) / p.bc2Sqrt + p.eps;
+  m[i] = mi;
+  v[i] = vi;
+  x[i] = xi - p.stepSize * (mi / denom);
+}`;
+
+interface AdamState {
+  m: Tensor;
+  v: Tensor;
+}
+
+export class Adam {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Steps taken (the bias corrections of the next step use stepCount + 1). */
+  stepCount = 0;
+  private readonly engine: Engine;
+  private readonly states = new Map<Parameter, AdamState>();
+
+  constructor(
+    readonly params: readonly Parameter[],
+    opts: AdamOptions = {},
+  ) {
+    if (params.length === 0) throw new Error('Adam: no parameters');
+    this.engine = params[0].value.engine;
+    this.lr = opts.lr ?? 1e-3;
+    [this.beta1, this.beta2] = opts.betas ?? [0.9, 0.999];
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0;
+    for (const b of [this.beta1, this.beta2]) {
+      if (!(b >= 0 && b < 1)) throw new Error(`Adam: beta ${b} not in [0,1)`);
+    }
+    if (!(this.lr >= 0)) throw new Error(`Adam: learning rate ${this.lr} must be non-negative`);
+    if (!(this.eps >= 0)) throw new Error(`Adam: eps ${this.eps} must be non-negative`);
+    if (!(this.weightDecay >= 0)) throw new Error(`Adam: weight decay ${this.weightDecay} must be non-negative`);
+    const names = new Set<string>();
+    for (const p of params) {
+      if (names.has(p.name)) throw new Error(`Adam: duplicate parameter name "${p.name}"`);
+      names.add(p.name);
+    }
+  }
+
+  private ensureState(p: Parameter): AdamState {
+    let st = this.states.get(p);
+    if (!st) {
+      const e = this.engine;
+      st = { m: e.zeros(p.value.shape, `${p.name}.m`).keep(), v: e.zeros(p.value.shape, `${p.name}.v`).keep() };
+      this.states.set(p, st);
+    }
+    return st;
+  }
+
+  /**
+   * One update of every parameter that has a gradient (`value.grad`); others are skipped. The step count is global
+   * (torch keeps one per parameter; they agree when every parameter gets a gradient every step). Does not flush.
+   */
+  step(lr: number = this.lr): void {
+    const e = this.engine;
+    const t = this.stepCount + 1;
+    const bc1 = 1 - this.beta1 ** t;
+    const bc2 = 1 - this.beta2 ** t;
+    const stepSize = lr / bc1;
+    for (const p of this.params) {
+      const g = p.value.grad;
+      if (!g) continue;
+      if (g.size !== p.value.size) {
+        throw new EngineError(
+          'adam',
+          `gradient ${shapeStr(g.shape)} does not match ${p.name} ${shapeStr(p.value.shape)}`,
+        );
+      }
+      const st = this.ensureState(p);
+      e.run({
+        name: 'adam',
+        code: ADAM_WGSL,
+        params: new Params()
+          .u32(p.value.size)
+          .f32(this.beta1)
+          .f32(1 - this.beta1)
+          .f32(this.beta2)
+          .f32(1 - this.beta2)
+          .f32(stepSize)
+          .f32(Math.sqrt(bc2))
+          .f32(this.eps)
+          .f32(this.weightDecay),
+        read: [g],
+        write: [p.value, st.m, st.v],
+        workgroups: e.grid(p.value.size, WG),
+      });
+    }
+    this.stepCount = t;
+  }
+
+  /** State tensors for checkpoints, named `<param>.m` and `<param>.v` (created as zeros where missing). */
+  state(): Parameter[] {
+    const out: Parameter[] = [];
+    for (const p of this.params) {
+      const st = this.ensureState(p);
+      out.push({ name: `${p.name}.m`, value: st.m }, { name: `${p.name}.v`, value: st.v });
+    }
+    return out;
+  }
+
+  /** Restores the state from host data named as in state() and the step count. */
+  loadState(data: ReadonlyMap<string, Float32Array>, stepCount: number): void {
+    const targets = this.state();
+    for (const t of targets) {
+      const d = data.get(t.name);
+      if (!d) throw new Error(`Adam.loadState: missing "${t.name}"`);
+      if (d.length !== t.value.size) {
+        throw new Error(`Adam.loadState: "${t.name}" has ${d.length} values, expected ${t.value.size}`);
+      }
+    }
+    for (const t of targets) this.engine.upload(t.value.buffer, data.get(t.name)!);
+    this.stepCount = stepCount;
+  }
+
+  dispose(): void {
+    for (const st of this.states.values()) {
+      st.m.release();
+      st.v.release();
+    }
+    this.states.clear();
+  }
+}

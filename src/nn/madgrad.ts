@@ -1,0 +1,184 @@
+/**
+ * MADGRAD (facebookresearch/madgrad, dense path with momentum), spec §A.10. One fused WGSL kernel per parameter
+ * tensor updates the parameter and its state in place; nothing is read back to the CPU.
+ *
+ * Per parameter tensor the state is `x0` (the parameter at its first step), `s` and `v` (ν); the step counter k is
+ * global. Step k with learning rate lr_k:
+ *   λ = (lr_k + eps)·sqrt(k + 1)
+ *   g = grad + wd·x            (coupled L2 decay)
+ *   v = v + λ·g²;  s = s + λ·g
+ *   z = x0 − s / (cbrt(v) + eps)
+ *   x = momentum·x + (1 − momentum)·z
+ * With momentum 0 the reference recomputes x0 from x, s and v each step; keeping x0 as state is the same update.
+ */
+import type { Engine } from '../gpu/engine';
+import { EngineError, shapeStr } from '../gpu/errors';
+import { Params } from '../gpu/params';
+import type { Tensor } from '../gpu/tensor';
+import { LINEAR_INDEX_WGSL, WG } from '../ops/common';
+import type { Parameter } from './parameter';
+
+export interface MadgradOptions {
+  /** Default learning rate of step() (0.0025). */
+  lr?: number;
+  /** β in [0,1) (0.9). */
+  momentum?: number;
+  /** Coupled L2 decay (0; Text2LIVE uses 0.01). */
+  weightDecay?: number;
+  /** Added to the cube root and to the learning rate (1e-6). */
+  eps?: number;
+}
+
+const MADGRAD_WGSL = /* wgsl */ `
+struct P { n: u32, lambda: f32, wd: f32, momentum: f32, ck: f32, eps: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read> x0: array<f32>;
+@group(0) @binding(3) var<storage, read_write> x: array<f32>;
+@group(0) @binding(4) var<storage, read_write> s: array<f32>;
+@group(0) @binding(5) var<storage, read_write> v: array<f32>;
+${LINEAR_INDEX_WGSL}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = linearIndex(gid, nwg);
+  if (i >= p.n) { return; }
+  let xi = x[i];
+  let g = grad[i] + p.wd * xi;
+  let vi = v[i] + p.lambda * g * g;
+  let si = s[i] + p.lambda * g;
+  // pow(0, y) is undefined in WGSL: the cube root of 0 is written out.
+  let rms = select(pow(vi, 1.0 / 3.0), 0.0, vi <= 0.0) + p.eps;
+  let z = x0[i] - si / rms;
+  v[i] = vi;
+  s[i] = si;
+  x[i] = p.momentum * xi + p.ck * z;
+}`;
+
+interface MadgradState {
+  x0: Tensor;
+  s: Tensor;
+  v: Tensor;
+}
+
+export class Madgrad {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly eps: number;
+  /** Steps taken (k of the next step). Restore it with loadState or by assignment when resuming. */
+  stepCount = 0;
+  private readonly engine: Engine;
+  private readonly states = new Map<Parameter, MadgradState>();
+
+  constructor(
+    readonly params: readonly Parameter[],
+    opts: MadgradOptions = {},
+  ) {
+    if (params.length === 0) throw new Error('Madgrad: no parameters');
+    this.engine = params[0].value.engine;
+    this.lr = opts.lr ?? 0.0025;
+    this.momentum = opts.momentum ?? 0.9;
+    this.weightDecay = opts.weightDecay ?? 0;
+    this.eps = opts.eps ?? 1e-6;
+    if (!(this.momentum >= 0 && this.momentum < 1)) throw new Error(`Madgrad: momentum ${this.momentum} not in [0,1)`);
+    if (!(this.lr > 0)) throw new Error(`Madgrad: learning rate ${this.lr} must be positive`);
+    if (!(this.weightDecay >= 0)) throw new Error(`Madgrad: weight decay ${this.weightDecay} must be non-negative`);
+    if (!(this.eps >= 0)) throw new Error(`Madgrad: eps ${this.eps} must be non-negative`);
+    const names = new Set<string>();
+    for (const p of params) {
+      if (names.has(p.name)) throw new Error(`Madgrad: duplicate parameter name "${p.name}"`);
+      names.add(p.name);
+    }
+  }
+
+  /** Creates a parameter's state as the reference does at its first step: x0 = copy of the parameter, s = v = 0. */
+  private ensureState(p: Parameter): MadgradState {
+    let st = this.states.get(p);
+    if (!st) {
+      const e = this.engine;
+      const x0 = e.empty(p.value.shape, `${p.name}.x0`).keep();
+      e.copy(p.value, x0, p.value.byteSize);
+      st = { x0, s: e.zeros(p.value.shape, `${p.name}.s`).keep(), v: e.zeros(p.value.shape, `${p.name}.v`).keep() };
+      this.states.set(p, st);
+    }
+    return st;
+  }
+
+  /**
+   * One update of every parameter that has a gradient (`value.grad`, set by Tape.backward), with learning rate lr;
+   * parameters without a gradient are skipped (their state is created at their first gradient). Encodes one kernel
+   * per parameter tensor; does not flush.
+   */
+  step(lr: number = this.lr): void {
+    const e = this.engine;
+    const lambda = (lr + this.eps) * Math.sqrt(this.stepCount + 1);
+    for (const p of this.params) {
+      const g = p.value.grad;
+      if (!g) continue;
+      if (g.size !== p.value.size) {
+        throw new EngineError(
+          'madgrad',
+          `gradient ${shapeStr(g.shape)} does not match ${p.name} ${shapeStr(p.value.shape)}`,
+        );
+      }
+      const st = this.ensureState(p);
+      e.run({
+        name: 'madgrad',
+        code: MADGRAD_WGSL,
+        params: new Params()
+          .u32(p.value.size)
+          .f32(lambda)
+          .f32(this.weightDecay)
+          .f32(this.momentum)
+          .f32(1 - this.momentum)
+          .f32(this.eps),
+        read: [g, st.x0],
+        write: [p.value, st.s, st.v],
+        workgroups: e.grid(p.value.size, WG),
+      });
+    }
+    this.stepCount++;
+  }
+
+  /**
+   * The state tensors for checkpoints, named `<param>.s`, `<param>.v` and `<param>.x0`, in parameter order. Creates
+   * the state of parameters that have none yet (as the first step would: x0 = the current parameter), so a fresh
+   * optimizer can be loaded into. The step count is not a tensor: keep `stepCount` with the checkpoint.
+   */
+  state(): Parameter[] {
+    const out: Parameter[] = [];
+    for (const p of this.params) {
+      const st = this.ensureState(p);
+      out.push({ name: `${p.name}.s`, value: st.s }, { name: `${p.name}.v`, value: st.v });
+      out.push({ name: `${p.name}.x0`, value: st.x0 });
+    }
+    return out;
+  }
+
+  /**
+   * Restores the state from host data named as in state() (every name must be present with the right size) and the
+   * step count.
+   */
+  loadState(data: ReadonlyMap<string, Float32Array>, stepCount: number): void {
+    const targets = this.state();
+    for (const t of targets) {
+      const d = data.get(t.name);
+      if (!d) throw new Error(`Madgrad.loadState: missing "${t.name}"`);
+      if (d.length !== t.value.size) {
+        throw new Error(`Madgrad.loadState: "${t.name}" has ${d.length} values, expected ${t.value.size}`);
+      }
+    }
+    for (const t of targets) this.engine.upload(t.value.buffer, data.get(t.name)!);
+    this.stepCount = stepCount;
+  }
+
+  /** Releases the state tensors (not the parameters). */
+  dispose(): void {
+    for (const st of this.states.values()) {
+      st.x0.release();
+      st.s.release();
+      st.v.release();
+    }
+    this.states.clear();
+  }
+}
