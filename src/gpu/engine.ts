@@ -56,6 +56,7 @@ export class Engine {
   private lostError: DeviceLostError | null = null;
   private readonly gpuErrors: Promise<GPUError | null>[] = [];
   private uncaptured: GPUError | null = null;
+  private readonly compileErrors: string[] = [];
   /** Kernel dispatches encoded since creation (for tests and benchmarks). */
   dispatchCount = 0;
 
@@ -70,7 +71,9 @@ export class Engine {
       Number(this.limits.maxBufferSize),
       (create) => this.watchAllocation(create),
     );
-    this.pipelines = new PipelineCache(this.device);
+    this.pipelines = new PipelineCache(this.device, (kernel, message) => {
+      this.compileErrors.push(`${kernel}: ${message}`);
+    });
     this.uniformAlign = Math.max(16, Number(this.limits.minUniformBufferOffsetAlignment));
     this.uniformArena = this.device.createBuffer({
       size: UNIFORM_ARENA_BYTES,
@@ -300,6 +303,9 @@ export class Engine {
     const errs = await Promise.all(this.gpuErrors.splice(0));
     const oom = errs.find((e) => e !== null);
     if (oom) throw new GpuOutOfMemoryError(oom.message);
+    if (this.compileErrors.length > 0) {
+      throw new Error(`WGSL compilation failed: ${this.compileErrors.splice(0).join(' | ')}`);
+    }
     if (this.uncaptured) {
       const e = this.uncaptured;
       this.uncaptured = null;

@@ -17,7 +17,11 @@ export interface CompiledKernel {
 export class PipelineCache {
   private readonly cache = new Map<string, CompiledKernel>();
 
-  constructor(private readonly device: GPUDevice) {}
+  constructor(
+    private readonly device: GPUDevice,
+    /** Receives WGSL compilation errors (a GPU validation error alone would only say "invalid"). */
+    private readonly onCompileError: (kernel: string, message: string) => void = () => {},
+  ) {}
 
   get size(): number {
     return this.cache.size;
@@ -41,6 +45,12 @@ export class PipelineCache {
     }
     const layout = this.device.createBindGroupLayout({ label: name, entries });
     const module = this.device.createShaderModule({ label: name, code });
+    void module.getCompilationInfo().then((info) => {
+      const errors = info.messages.filter((m) => m.type === 'error');
+      if (errors.length > 0) {
+        this.onCompileError(name, errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; '));
+      }
+    });
     const pipeline = this.device.createComputePipeline({
       label: name,
       layout: this.device.createPipelineLayout({ label: name, bindGroupLayouts: [layout] }),

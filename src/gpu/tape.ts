@@ -64,9 +64,11 @@ export class Tape {
   /**
    * Runs the recorded ops' backward functions in reverse order, from `seed` (default: ones for a scalar
    * output). Sets `.grad` on every leaf tensor that requires grad and returns those gradients.
-   * Intermediate gradients are released as soon as they have been consumed.
+   * Intermediate gradients are released as soon as they have been consumed, except those of the
+   * tensors in `keepGradsOf` (e.g. attention probabilities for relevancy maps), which are returned too.
    */
-  backward(output: Tensor, seed?: Tensor): Map<Tensor, Tensor> {
+  backward(output: Tensor, seed?: Tensor, keepGradsOf: readonly Tensor[] = []): Map<Tensor, Tensor> {
+    const retained = new Set(keepGradsOf);
     const engine = this.engine;
     if (engine.activeTape === this) engine.activeTape = null;
     this.recording = false;
@@ -130,21 +132,23 @@ export class Tape {
             grads.set(input, gx);
           }
         });
-        // This node's output gradient is consumed unless the output is itself a leaf someone asked for.
-        if (produced.has(node.output)) {
+        // This node's output gradient is consumed unless the caller asked to keep it.
+        if (!retained.has(node.output)) {
           grads.delete(node.output);
           drop(gy);
         }
       }
 
-      const leafGrads = new Map<Tensor, Tensor>();
+      const result = new Map<Tensor, Tensor>();
       for (const [t, g] of grads) {
         if (!produced.has(t) && t.requiresGrad) {
           t.grad = g;
-          leafGrads.set(t, g);
+          result.set(t, g);
+        } else if (retained.has(t)) {
+          result.set(t, g);
         } else if (t !== output) drop(g);
       }
-      return leafGrads;
+      return result;
     });
   }
 }
