@@ -68,13 +68,22 @@ export class Tape {
    * tensors in `keepGradsOf` (e.g. attention probabilities for relevancy maps), which are returned too.
    */
   backward(output: Tensor, seed?: Tensor, keepGradsOf: readonly Tensor[] = []): Map<Tensor, Tensor> {
+    return this.backwardMany([{ output, grad: seed ?? null }], keepGradsOf);
+  }
+
+  /**
+   * Backward from several outputs at once, each with its gradient (null: ones, for a scalar output).
+   * Used when the gradients of some outputs were accumulated separately (e.g. CLIP losses processed
+   * view chunk by view chunk) and one backward through the generator finishes the step.
+   */
+  backwardMany(
+    seeds: ReadonlyArray<{ output: Tensor; grad: Tensor | null }>,
+    keepGradsOf: readonly Tensor[] = [],
+  ): Map<Tensor, Tensor> {
     const retained = new Set(keepGradsOf);
     const engine = this.engine;
     if (engine.activeTape === this) engine.activeTape = null;
     this.recording = false;
-    if (!seed && output.size !== 1) {
-      throw new EngineError('backward', `output ${shapeStr(output.shape)} is not a scalar: pass a seed gradient`);
-    }
     const produced = new Set(this.nodes.map((n) => n.output));
     const grads = new Map<Tensor, Tensor>();
     const refs = new Map<Tensor, number>();
@@ -88,15 +97,26 @@ export class Tape {
     };
 
     return engine.noGrad(() => {
-      let seedGrad = seed;
-      if (!seedGrad) seedGrad = engine.fromArray([1], [1], 'backward-seed');
-      else if (seedGrad.size !== output.size) {
-        throw new EngineError('backward', `seed ${shapeStr(seedGrad.shape)} does not match ${shapeStr(output.shape)}`);
+      for (const { output, grad } of seeds) {
+        if (grads.has(output)) throw new EngineError('backward', `output ${output} is seeded twice`);
+        let seedGrad = grad;
+        if (!seedGrad) {
+          if (output.size !== 1) {
+            throw new EngineError('backward', `output ${shapeStr(output.shape)} is not a scalar: pass a seed gradient`);
+          }
+          seedGrad = engine.fromArray([1], [1], 'backward-seed');
+        } else if (seedGrad.size !== output.size) {
+          throw new EngineError(
+            'backward',
+            `seed ${shapeStr(seedGrad.shape)} does not match ${shapeStr(output.shape)}`,
+          );
+        }
+        grads.set(output, seedGrad);
+        retain(seedGrad);
+        // The caller's seed is theirs: count one extra reference so it is never released here.
+        if (grad) retain(seedGrad);
       }
-      grads.set(output, seedGrad);
-      // The caller's seed is theirs: count one extra reference so it is never released here.
-      retain(seedGrad);
-      if (seed) retain(seedGrad);
+      const outputs = new Set(seeds.map((s) => s.output));
 
       for (let i = this.nodes.length - 1; i >= 0; i--) {
         const node = this.nodes[i];
@@ -146,7 +166,7 @@ export class Tape {
           result.set(t, g);
         } else if (retained.has(t)) {
           result.set(t, g);
-        } else if (t !== output) drop(g);
+        } else if (!outputs.has(t)) drop(g);
       }
       return result;
     });
