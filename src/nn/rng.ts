@@ -3,16 +3,25 @@
  * initialisation and augmentation sampling). One instance per job makes runs repeatable.
  */
 export class Rng {
-  private state: number;
+  private state_: number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.state_ = seed >>> 0;
+  }
+
+  /** The generator's whole state (to save a job and resume it with the same random stream). */
+  get state(): number {
+    return this.state_;
+  }
+
+  set state(v: number) {
+    this.state_ = v >>> 0;
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
+    this.state_ = (this.state_ + 0x6d2b79f5) >>> 0;
+    let t = this.state_;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;

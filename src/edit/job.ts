@@ -1,0 +1,299 @@
+/**
+ * The Text2LIVE image job (spec §A.11): one optimizer step per call of step(): sample the internal
+ * dataset (§A.3), run the generator on the crop (and on the full image every `sourceImageEvery` steps),
+ * render edit / alpha / green screen / composite (§A.5), compute the losses (§A.8) with CLIP views in
+ * chunks, one backward through the generator, and a MADGRAD (or Adam) update with the exponential
+ * learning-rate schedule (§A.10). Pause, resume and cancel happen between steps, in the caller's loop.
+ */
+import type { ClipVisionTower } from '../clip/vision';
+import type { Engine } from '../gpu/engine';
+import { Tape } from '../gpu/tape';
+import type { Tensor } from '../gpu/tensor';
+import { Adam } from '../nn/adam';
+import { loadCheckpoint, saveCheckpoint } from '../nn/checkpoint';
+import { Madgrad } from '../nn/madgrad';
+import type { Parameter } from '../nn/parameter';
+import { Rng } from '../nn/rng';
+import { ExponentialLr } from '../nn/schedule';
+import { minInputSide, SkipGenerator, type SkipGeneratorConfig } from '../nn/skip';
+import { alphaComposite, GREEN_SCREEN } from '../ops/composite';
+import { narrow } from '../ops/shape';
+import { validateConfig, type EditConfig } from './config';
+import { InternalDataset } from './dataset';
+import { resizeShortSide, toTensorData } from './image';
+import type { EditRenders, LossTerms, RgbaImage, StepReport } from './jobTypes';
+import {
+  bootstrapWeight,
+  computeLosses,
+  LOSS_VALUE_ORDER,
+  relevancyTarget,
+  weightedTotal,
+  type LossContext,
+  type LossItem,
+} from './losses';
+import { encodeTargets, type TextEncoderLike, type TextTargets } from './targets';
+
+export interface EditJobOptions {
+  engine: Engine;
+  vision: ClipVisionTower;
+  text: TextEncoderLike;
+  /** The user's image at its original resolution. */
+  image: RgbaImage;
+  config: EditConfig;
+  /** CLIP views per pass (memory bound; results do not depend on it). Default 8. */
+  viewChunk?: number;
+  /** Longest side of the full-resolution render (memory bound). Default 2048. */
+  maxRenderSide?: number;
+}
+
+/** The generator configuration a job config asks for. */
+export function generatorConfig(c: EditConfig): SkipGeneratorConfig {
+  return { scales: c.numScales, down: c.skipN33d, up: c.skipN33u, skip: c.skipN11 };
+}
+
+const SESSION_FORMAT = 'text2live-session-v1';
+
+interface RenderTensors {
+  edit: Tensor;
+  alpha: Tensor;
+  composite: Tensor;
+  greenscreen: Tensor;
+}
+
+/** Splits the generator output into colour and alpha and composites both ways (spec §A.5). */
+function renderOutput(out: Tensor, background: Tensor): RenderTensors {
+  const edit = narrow(out, 1, 0, 3);
+  const alpha = narrow(out, 1, 3, 1);
+  return {
+    edit,
+    alpha,
+    composite: alphaComposite(edit, alpha, background),
+    greenscreen: alphaComposite(edit, alpha, GREEN_SCREEN),
+  };
+}
+
+function toByte(v: number): number {
+  return Math.round(Math.min(1, Math.max(0, v)) * 255);
+}
+
+/** [3,H,W] (or [1,H,W] as grey) floats → RGBA bytes; alpha from `alpha` when given, else opaque. */
+function planarToRgba(rgb: Float32Array, channels: 1 | 3, w: number, h: number, alpha?: Float32Array): RgbaImage {
+  const n = w * h;
+  const data = new Uint8ClampedArray(4 * n);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) data[4 * i + c] = toByte(rgb[(channels === 3 ? c : 0) * n + i]);
+    data[4 * i + 3] = alpha ? toByte(alpha[i]) : 255;
+  }
+  return { width: w, height: h, data };
+}
+
+export class EditJob {
+  readonly totalSteps: number;
+  private steps = 0;
+  private fullRelevancy: Tensor | null = null;
+
+  private constructor(
+    private readonly engine: Engine,
+    private readonly vision: ClipVisionTower,
+    readonly config: EditConfig,
+    private readonly original: RgbaImage,
+    /** The image the generator trains on (short side resized per §A.2). */
+    readonly source: RgbaImage,
+    private readonly sourceTensor: Tensor,
+    private readonly generator: SkipGenerator,
+    private readonly optimizer: Madgrad | Adam,
+    private readonly schedule: ExponentialLr,
+    private readonly rng: Rng,
+    private readonly dataset: InternalDataset,
+    private readonly targets: TextTargets,
+    private readonly viewChunk: number,
+    private readonly maxRenderSide: number,
+  ) {
+    this.totalSteps = config.nEpochs;
+  }
+
+  static async create(opts: EditJobOptions): Promise<EditJob> {
+    const config = validateConfig(opts.config);
+    const { engine } = opts;
+    // seed −1: draw one (the reference does the same); the drawn seed is kept in the session.
+    const seed = config.seed >= 0 ? config.seed : Math.floor(Math.random() * 2 ** 31);
+    const effective: EditConfig = { ...config, seed };
+    const rng = new Rng(seed);
+    const genCfg = generatorConfig(effective);
+    const source = effective.resizeInput > 0 ? resizeShortSide(opts.image, effective.resizeInput) : opts.image;
+    const minSide = minInputSide(genCfg);
+    if (source.width < minSide || source.height < minSide) {
+      throw new Error(
+        `The image is ${source.width}×${source.height} px at the working size; the generator needs at least ${minSide} px per side.`,
+      );
+    }
+    const targets = await encodeTargets(opts.text, effective);
+    const generator = SkipGenerator.create(engine, genCfg, rng.int(0, 2 ** 31 - 1));
+    const optimizer =
+      effective.optimizer === 'adam'
+        ? new Adam(generator.params, { lr: effective.lr, weightDecay: effective.weightDecay })
+        : new Madgrad(generator.params, {
+            lr: effective.lr,
+            momentum: effective.momentum,
+            weightDecay: effective.weightDecay,
+            eps: effective.optimizerEps,
+          });
+    const schedule = new ExponentialLr(effective.lr, effective.gamma, effective.minLr);
+    const dataset = new InternalDataset(source, effective, rng, { minSide });
+    const sourceTensor = engine
+      .fromArray([1, 3, source.height, source.width], toTensorData(source), 'job-source')
+      .keep();
+    return new EditJob(
+      engine,
+      opts.vision,
+      effective,
+      opts.image,
+      source,
+      sourceTensor,
+      generator,
+      optimizer,
+      schedule,
+      rng,
+      dataset,
+      targets,
+      opts.viewChunk ?? 8,
+      opts.maxRenderSide ?? 2048,
+    );
+  }
+
+  get stepsDone(): number {
+    return this.steps;
+  }
+
+  get workingSize(): { width: number; height: number } {
+    return { width: this.source.width, height: this.source.height };
+  }
+
+  get parameters(): readonly Parameter[] {
+    return this.generator.params;
+  }
+
+  private lossContext(): LossContext {
+    return {
+      engine: this.engine,
+      vision: this.vision,
+      config: this.config,
+      targets: this.targets,
+      rng: this.rng,
+      viewChunk: this.viewChunk,
+    };
+  }
+
+  /** One optimizer step. Resolves with the step's losses (a small readback). */
+  async step(): Promise<StepReport> {
+    if (this.steps >= this.totalSteps) throw new Error('The edit has finished all its steps.');
+    const engine = this.engine;
+    const sample = this.dataset.next();
+    const step = sample.step;
+    const ctx = this.lossContext();
+    const crop = engine
+      .fromArray([1, 3, sample.crop.height, sample.crop.width], sample.cropTensor, 'job-crop')
+      .keep();
+    const inputs = sample.fullImage ? [crop, this.sourceTensor] : [crop];
+    const bootstrapOn = this.targets.bootstrap !== null && bootstrapWeight(this.config, step) !== 0;
+    let relevancy: Tensor | null = null;
+    if (bootstrapOn) {
+      if (sample.fullImage) {
+        this.fullRelevancy ??= (await relevancyTarget(ctx, this.sourceTensor)).keep();
+        relevancy = this.fullRelevancy;
+      } else {
+        relevancy = (await relevancyTarget(ctx, crop)).keep();
+      }
+    }
+    const lr = this.schedule.lr;
+    const values = engine.tidy(() => {
+      const tape = Tape.start(engine);
+      const items: LossItem[] = inputs.map((input) => {
+        const r = renderOutput(this.generator.forward(input), input);
+        return { input, composite: r.composite, greenscreen: r.greenscreen, alpha: r.alpha };
+      });
+      // The CLIP terms run their own tapes on detached copies; the generator's tape resumes at backward.
+      engine.activeTape = null;
+      const losses = computeLosses(ctx, items, step, relevancy);
+      tape.backwardMany(losses.seeds);
+      this.optimizer.step(lr);
+      return { values: losses.values, weights: losses.weights };
+    });
+    this.schedule.step();
+    this.steps++;
+    crop.release();
+    if (relevancy && relevancy !== this.fullRelevancy) relevancy.release();
+    const raw = await values.values.read();
+    values.values.release();
+    const losses = { total: weightedTotal(raw, values.weights) } as LossTerms;
+    LOSS_VALUE_ORDER.forEach((k, i) => (losses[k] = raw[i]));
+    return { step: this.steps, totalSteps: this.totalSteps, losses, lr, fullImageStep: !!sample.fullImage };
+  }
+
+  /**
+   * Renders the current edit of the whole image without training (spec §A.11's logging/final render:
+   * BN uses the statistics of this input). fullResolution renders the original image (longest side
+   * capped at maxRenderSide); otherwise the working size.
+   */
+  async render(opts: { fullResolution?: boolean } = {}): Promise<EditRenders> {
+    const engine = this.engine;
+    let image = this.source;
+    if (opts.fullResolution) {
+      const long = Math.max(this.original.width, this.original.height);
+      image = long > this.maxRenderSide ? resizeShortSide(this.original, Math.floor((Math.min(this.original.width, this.original.height) * this.maxRenderSide) / long)) : this.original;
+    }
+    const { width: w, height: h } = image;
+    const r = engine.tidy(() =>
+      engine.noGrad(() => {
+        const input = image === this.source ? this.sourceTensor : engine.fromArray([1, 3, h, w], toTensorData(image), 'render-input');
+        return renderOutput(this.generator.forward(input), input);
+      }),
+    );
+    const [edit, alpha, composite, greenscreen] = await Promise.all([r.edit.read(), r.alpha.read(), r.composite.read(), r.greenscreen.read()]);
+    for (const t of Object.values(r)) t.release();
+    return {
+      composite: planarToRgba(composite, 3, w, h),
+      edit: planarToRgba(edit, 3, w, h, alpha),
+      alpha: planarToRgba(alpha, 1, w, h),
+      greenscreen: planarToRgba(greenscreen, 3, w, h),
+    };
+  }
+
+  /** The session: settings + generator + optimizer state, as safetensors with the config in metadata. */
+  async saveSession(): Promise<Uint8Array> {
+    return saveCheckpoint(this.generator.params, {
+      optimizerState: this.optimizer.state(),
+      metadata: {
+        format: SESSION_FORMAT,
+        config: JSON.stringify(this.config),
+        step: String(this.steps),
+        optimizerSteps: String(this.optimizer.stepCount),
+        rng: String(this.rng.state),
+        datasetStep: String(this.dataset.step),
+      },
+    });
+  }
+
+  /** Re-creates a job from a session (same image), ready to render or to continue training. */
+  static async restore(opts: EditJobOptions & { session: Uint8Array }): Promise<EditJob> {
+    const { decodeSafetensors } = await import('../nn/safetensors');
+    const meta = decodeSafetensors(opts.session).metadata;
+    if (meta.format !== SESSION_FORMAT) throw new Error('This file is not a Text2LIVE session.');
+    const config = validateConfig(JSON.parse(meta.config));
+    const job = await EditJob.create({ ...opts, config });
+    await loadCheckpoint(opts.session, job.generator.params, job.optimizer.state());
+    job.optimizer.stepCount = Number(meta.optimizerSteps);
+    job.steps = Number(meta.step);
+    job.schedule.restore(job.steps);
+    job.rng.state = Number(meta.rng);
+    job.dataset.step = Number(meta.datasetStep);
+    return job;
+  }
+
+  dispose(): void {
+    this.generator.dispose();
+    this.sourceTensor.release();
+    this.fullRelevancy?.release();
+    for (const p of this.optimizer.state()) p.value.release();
+  }
+}

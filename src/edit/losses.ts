@@ -1,0 +1,284 @@
+/**
+ * The Text2LIVE losses (spec §A.8, §A.9), computed term by term and view-chunk by view-chunk so the
+ * peak memory of the CLIP passes stays bounded: every CLIP term is a mean of independent per-view
+ * terms, so each chunk runs its own small tape on a detached copy of the image it judges, and only
+ * the gradients with respect to the composites, green-screen composites and alphas are accumulated.
+ * One backward through the renders and the generator then finishes the step (Tape.backwardMany).
+ */
+import { relevancyMap } from '../clip/relevancy';
+import type { ClipVisionTower } from '../clip/vision';
+import type { Engine } from '../gpu/engine';
+import { Tape } from '../gpu/tape';
+import type { Tensor } from '../gpu/tensor';
+import type { Rng } from '../nn/rng';
+import { sigmoid } from '../ops/activation';
+import { cosineSimilarityRows, sphericalDistance } from '../ops/clipLoss';
+import { add, affine, sub } from '../ops/elementwise';
+import { concat } from '../ops/shape';
+import { mse } from '../ops/loss';
+import { normalizeImage, CLIP_MEAN, CLIP_STD } from '../ops/normalize';
+import { mean } from '../ops/reduce';
+import { resizeBilinear } from '../ops/resize';
+import { cosineSelfSimilarity } from '../ops/similarity';
+import { clipViews, resizeForStructure, sampleViewParams, type ViewParams } from './clipViews';
+import type { EditConfig } from './config';
+import type { LossTerms } from './jobTypes';
+import { directionTargets, sampleIndices, stackRows, type TextTargets } from './targets';
+
+/** One generator pass of a step: the crop, or the full image on full-image steps. */
+export interface LossItem {
+  /** The generator's input [1,3,h,w] (constant). */
+  input: Tensor;
+  /** (1−α)·input + α·C, [1,3,h,w]. */
+  composite: Tensor;
+  /** α·C + (1−α)·green, [1,3,h,w]. */
+  greenscreen: Tensor;
+  /** α, [1,1,h,w]. */
+  alpha: Tensor;
+}
+
+export interface LossContext {
+  engine: Engine;
+  vision: ClipVisionTower;
+  config: EditConfig;
+  targets: TextTargets;
+  rng: Rng;
+  /** Views per CLIP pass (memory bound); the result does not depend on it. */
+  viewChunk: number;
+}
+
+/** Order of the values in LossResult.values. */
+export const LOSS_VALUE_ORDER = [
+  'composition',
+  'direction',
+  'screen',
+  'structure',
+  'sparsityL0',
+  'sparsityL1',
+  'bootstrap',
+] as const satisfies ReadonlyArray<keyof LossTerms>;
+
+export interface LossResult {
+  /** Gradients of the weighted total with respect to each item's composite, greenscreen and alpha. */
+  seeds: Array<{ output: Tensor; grad: Tensor }>;
+  /** The unweighted terms in LOSS_VALUE_ORDER, [7] on the GPU (read once per step by the job). */
+  values: Tensor;
+  /** Weight of each term in the total, in LOSS_VALUE_ORDER. */
+  weights: number[];
+}
+
+/** Bootstrap weight at a step (spec §A.8 item 7). */
+export function bootstrapWeight(config: EditConfig, step: number): number {
+  if (config.bootstrapEpoch <= 0 || step >= config.bootstrapEpoch) return 0;
+  switch (config.bootstrapScheduler) {
+    case 'linear':
+      return Math.max(
+        config.lambdaBootstrapMin,
+        config.lambdaBootstrap * (1 - (step + 1) / config.bootstrapEpoch),
+      );
+    case 'exponential':
+      return Math.max(config.lambdaBootstrapMin, config.lambdaBootstrap * 0.99 ** (step + 1));
+    case 'none':
+      return config.lambdaBootstrap;
+    default:
+      throw new Error(`unknown bootstrapScheduler ${String(config.bootstrapScheduler)}`);
+  }
+}
+
+/** Total loss from unweighted values and weights (what the job reports as `total`). */
+export function weightedTotal(values: ArrayLike<number>, weights: readonly number[]): number {
+  let t = 0;
+  for (let i = 0; i < weights.length; i++) t += weights[i] * values[i];
+  return t;
+}
+
+/** A leaf copy of a tensor that takes gradients, outside any tape. */
+function detachedLeaf(engine: Engine, t: Tensor): Tensor {
+  const leaf = engine.empty(t.shape, 'loss-leaf');
+  engine.copy(t, leaf, t.byteSize);
+  leaf.requiresGrad = true;
+  return leaf;
+}
+
+function chunks<T>(xs: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Runs `lossOf` on a detached copy of `image` (with its own tape) and returns the gradient of
+ * weight·loss with respect to the image and the unweighted loss, both as new tensors.
+ */
+function termGradient(engine: Engine, image: Tensor, weight: number, lossOf: (leaf: Tensor) => Tensor) {
+  return engine.tidy(() => {
+    const leaf = detachedLeaf(engine, image);
+    const tape = Tape.start(engine);
+    const loss = lossOf(leaf);
+    tape.backward(loss, engine.fromArray([1], [weight], 'loss-weight'));
+    return { grad: leaf.grad!, value: loss };
+  });
+}
+
+/** Accumulates a + b into a new tensor and releases a (b is left to its scope). */
+function accumulate(acc: Tensor | null, b: Tensor): Tensor {
+  if (!acc) return b;
+  const sum = acc.engine.noGrad(() => add(acc, b));
+  acc.release();
+  b.release();
+  return sum;
+}
+
+/**
+ * All loss terms of one step. `relevancy` is the bootstrap target for the last item ([1,1,224,224],
+ * from relevancyTarget), or null when bootstrapping is off at this step.
+ */
+export function computeLosses(
+  ctx: LossContext,
+  items: readonly LossItem[],
+  step: number,
+  relevancy: Tensor | null,
+): LossResult {
+  const { engine, vision, config, targets, rng } = ctx;
+  const K = items.length;
+  const nAug = config.nAug;
+  const fill = config.clipAffineTransformFill;
+  const lambdaBoot = relevancy ? bootstrapWeight(config, step) : 0;
+  const weights = [
+    config.lambdaComposition,
+    config.lambdaComposition,
+    config.lambdaScreen,
+    config.lambdaStructure,
+    config.lambdaSparsity * config.lambdaAlphaL0,
+    config.lambdaSparsity * config.lambdaAlphaL1,
+    lambdaBoot,
+  ];
+  const termValues: Array<Tensor | null> = LOSS_VALUE_ORDER.map(() => null);
+  const addValue = (index: number, v: Tensor) => {
+    termValues[index] = accumulate(termValues[index], v);
+  };
+  const viewsOf = (image: Tensor, params: ViewParams[]) => clipViews(image, params, 320, fill);
+  const embedsOf = (views: Tensor) => vision.forward(views).embeds!;
+  const targetTensor = (rows: Float32Array[]) => engine.fromArray([rows.length, rows[0].length], stackRows(rows), 'targets');
+
+  const seeds: Array<{ output: Tensor; grad: Tensor }> = [];
+  items.forEach((item, k) => {
+    const [, , h, w] = item.input.shape;
+    let gComposite: Tensor | null = null;
+    let gScreen: Tensor | null = null;
+    let gAlpha: Tensor | null = null;
+
+    // 1. Composition: spherical distance of the composite's views to sampled comp texts.
+    {
+      const params = sampleViewParams(rng, nAug, h, w, { fill });
+      const rows = sampleIndices(rng, targets.comp.length).map((i) => targets.comp[i]);
+      for (const chunk of chunks(params, ctx.viewChunk)) {
+        const share = chunk.length / (nAug * K);
+        const { grad, value } = termGradient(engine, item.composite, weights[0], (leaf) =>
+          affine(mean(sphericalDistance(embedsOf(viewsOf(leaf, chunk)), targetTensor(rows))), share),
+        );
+        gComposite = accumulate(gComposite, grad);
+        addValue(0, value);
+      }
+    }
+    // 2. Direction: 1 − cos(E(O) − E(I), e_comp − e_src), independent augmentations of O and I.
+    {
+      const paramsOut = sampleViewParams(rng, nAug, h, w, { fill });
+      const paramsIn = sampleViewParams(rng, nAug, h, w, { fill });
+      const dirs = directionTargets(rng, targets);
+      const outChunks = chunks(paramsOut, ctx.viewChunk);
+      const inChunks = chunks(paramsIn, ctx.viewChunk);
+      outChunks.forEach((chunk, c) => {
+        const share = chunk.length / (nAug * K);
+        const { grad, value } = termGradient(engine, item.composite, weights[1], (leaf) => {
+          const inputEmbeds = engine.noGrad(() => embedsOf(viewsOf(item.input, inChunks[c])));
+          const delta = sub(embedsOf(viewsOf(leaf, chunk)), inputEmbeds);
+          const cos = mean(cosineSimilarityRows(delta, targetTensor(dirs), 1e-8));
+          return affine(cos, -share, share);
+        });
+        gComposite = accumulate(gComposite, grad);
+        addValue(1, value);
+      });
+    }
+    // 3. Screen: the edit over a green screen against the screen texts.
+    {
+      const params = sampleViewParams(rng, nAug, h, w, { fill });
+      const rows = sampleIndices(rng, targets.screen.length).map((i) => targets.screen[i]);
+      for (const chunk of chunks(params, ctx.viewChunk)) {
+        const share = chunk.length / (nAug * K);
+        const { grad, value } = termGradient(engine, item.greenscreen, weights[2], (leaf) =>
+          affine(mean(sphericalDistance(embedsOf(viewsOf(leaf, chunk)), targetTensor(rows))), share),
+        );
+        gScreen = accumulate(gScreen, grad);
+        addValue(2, value);
+      }
+    }
+    // 4. Structure: self-similarity of the tokens after all but the last block, vs the input's.
+    {
+      const layers = vision.config.numHiddenLayers;
+      const tokensOf = (image: Tensor) =>
+        vision.forward(resizeForStructure(image), { tokensAfterBlocks: layers - 1, tokensOnly: true }).tokens!;
+      const { grad, value } = termGradient(engine, item.composite, weights[3], (leaf) => {
+        const reference = engine.noGrad(() => cosineSelfSimilarity(tokensOf(item.input)));
+        return affine(mse(cosineSelfSimilarity(tokensOf(leaf)), reference), 1 / K);
+      });
+      gComposite = accumulate(gComposite, grad);
+      addValue(3, value);
+    }
+    // 5. Sparsity: L0 ≈ mean(2σ(5α) − 1) and L1 = mean(α).
+    {
+      const l0 = termGradient(engine, item.alpha, weights[4], (leaf) =>
+        affine(mean(affine(sigmoid(affine(leaf, 5)), 2, -1)), 1 / K),
+      );
+      const l1 = termGradient(engine, item.alpha, weights[5], (leaf) => affine(mean(leaf), 1 / K));
+      gAlpha = accumulate(accumulate(gAlpha, l0.grad), l1.grad);
+      addValue(4, l0.value);
+      addValue(5, l1.value);
+    }
+    // 6. Bootstrap (quirk: only the last item counts, at weight 1/K), against a precomputed relevancy map.
+    if (k === K - 1 && relevancy && weights[6] !== 0) {
+      const size = relevancy.shape[2];
+      const { grad, value } = termGradient(engine, item.alpha, weights[6], (leaf) =>
+        affine(mse(resizeBilinear(leaf, size, size), relevancy), 1 / K),
+      );
+      gAlpha = accumulate(gAlpha, grad);
+      addValue(6, value);
+    }
+    seeds.push({ output: item.composite, grad: gComposite! });
+    seeds.push({ output: item.greenscreen, grad: gScreen! });
+    seeds.push({ output: item.alpha, grad: gAlpha! });
+  });
+  const values = engine.noGrad(() =>
+    concat(
+      termValues.map((v) => v ?? engine.zeros([1], 'loss-zero')),
+      0,
+    ),
+  );
+  for (const v of termValues) v?.release();
+  return { seeds, values, weights };
+}
+
+/** How many of the last attention blocks the relevancy uses: blocks with index > relevancyNumLayers (≥ 1). */
+export function relevancyBlocks(layers: number, relevancyNumLayers: number): number {
+  return Math.max(1, layers - 1 - relevancyNumLayers);
+}
+
+/**
+ * The bootstrap target (spec §A.8 item 6, §A.9): the relevancy map, for the region-of-interest text,
+ * of the input resized to 224×224 (bilinear, no antialias, aspect not kept). It depends only on the
+ * constant input, so it runs before the step (it reads back a small attention map) and can be cached
+ * for the full image. Returns [1,1,224,224].
+ */
+export async function relevancyTarget(ctx: LossContext, input: Tensor): Promise<Tensor> {
+  const { engine, vision, targets } = ctx;
+  if (!targets.bootstrap) throw new Error('relevancyTarget: no bootstrap text');
+  const size = 224;
+  const pixels = engine.tidy(() =>
+    engine.noGrad(() => normalizeImage(resizeBilinear(input, size, size), CLIP_MEAN, CLIP_STD)),
+  );
+  const relevancy = await relevancyMap(vision, pixels, targets.bootstrap, {
+    blocks: relevancyBlocks(vision.config.numHiddenLayers, ctx.config.relevancyNumLayers),
+  });
+  pixels.release();
+  return engine.fromArray([1, 1, size, size], relevancy.map, 'relevancy-target');
+}
