@@ -1,8 +1,30 @@
-import { GpuInfo } from './GpuInfo';
+import { useCallback, useEffect, useState } from 'react';
+import { AdvancedSettings } from './components/AdvancedSettings';
+import { Downloads } from './components/Downloads';
+import { ModelPanel } from './components/ModelPanel';
+import { Notices } from './components/Notices';
+import { PhotoInput } from './components/PhotoInput';
+import { PromptForm } from './components/PromptForm';
+import { ResultViewer } from './components/ResultViewer';
+import { RunControls } from './components/RunControls';
+import { GpuInfo, type GpuProbeResult } from './GpuInfo';
+import { useApp } from './store';
 
 export function App() {
+  const [probe, setProbe] = useState<GpuProbeResult | null>(null);
+  const [gpuOpen, setGpuOpen] = useState(true);
+  const onProbe = useCallback((p: GpuProbeResult) => {
+    setProbe(p);
+    // A hardware GPU needs no attention: fold the panel. Software adapters and missing WebGPU stay explained.
+    if (p.kind === 'ready' && !p.software) setGpuOpen(false);
+  }, []);
+  const noWebGpu = probe?.kind === 'unavailable';
+
+  useTrainingGuard();
+  usePhotoPaste(!noWebGpu);
+
   return (
-    <div className="page">
+    <div className="page app">
       <header className="masthead">
         <h1>Text2LIVE in the browser</h1>
         <p className="intro">
@@ -14,8 +36,39 @@ export function App() {
         </p>
       </header>
       <main>
-        <p className="notice">The editor is not built yet. This page checks that your browser and GPU can run it.</p>
-        <GpuInfo />
+        {!noWebGpu && (
+          <div className="editor">
+            <div className="editor-controls">
+              <PhotoInput />
+              <PromptForm />
+              <AdvancedSettings />
+              <ModelPanel />
+            </div>
+            <div className="editor-results">
+              <RunControls />
+              <Notices />
+              <ResultViewer />
+              <Downloads />
+            </div>
+          </div>
+        )}
+        <details
+          className="gpu-panel"
+          open={gpuOpen || noWebGpu}
+          onToggle={(e) => setGpuOpen((e.currentTarget as HTMLDetailsElement).open)}
+        >
+          <summary>
+            Your GPU
+            {probe?.kind === 'ready' && (
+              <span className="muted">
+                {' '}
+                · {probe.name}
+                {probe.software ? ' (software)' : ''}
+              </span>
+            )}
+          </summary>
+          <GpuInfo onProbe={onProbe} />
+        </details>
       </main>
       <footer className="colophon">
         <p>
@@ -25,4 +78,54 @@ export function App() {
       </footer>
     </div>
   );
+}
+
+/** Asks before leaving the page while an edit is being trained. */
+function useTrainingGuard(): void {
+  const state = useApp((s) => s.run.state);
+  const busy = state === 'running' || state === 'paused' || state === 'loading';
+  useEffect(() => {
+    if (!busy) return;
+    const onBeforeUnload = (e: BeforeUnloadEvent) => {
+      e.preventDefault();
+      e.returnValue = '';
+    };
+    window.addEventListener('beforeunload', onBeforeUnload);
+    return () => window.removeEventListener('beforeunload', onBeforeUnload);
+  }, [busy]);
+}
+
+/** A pasted image becomes the photo; a file dropped outside the drop zone does not navigate away. */
+function usePhotoPaste(enabled: boolean): void {
+  const setInputFile = useApp((s) => s.setInputFile);
+  useEffect(() => {
+    if (!enabled) return;
+    const onPaste = (e: ClipboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA') && !e.clipboardData?.files.length)
+        return;
+      const file = e.clipboardData?.files?.[0];
+      if (file) {
+        e.preventDefault();
+        void setInputFile(file);
+      }
+    };
+    const onDragOver = (e: DragEvent) => {
+      if (e.dataTransfer?.types.includes('Files')) e.preventDefault();
+    };
+    const onDrop = (e: DragEvent) => {
+      if (!e.dataTransfer?.files.length) return;
+      e.preventDefault();
+      const file = e.dataTransfer.files[0];
+      if (file) void setInputFile(file);
+    };
+    document.addEventListener('paste', onPaste);
+    window.addEventListener('dragover', onDragOver);
+    window.addEventListener('drop', onDrop);
+    return () => {
+      document.removeEventListener('paste', onPaste);
+      window.removeEventListener('dragover', onDragOver);
+      window.removeEventListener('drop', onDrop);
+    };
+  }, [enabled, setInputFile]);
 }

@@ -90,17 +90,32 @@ function formatBytes(bytes: number): string {
 
 const integer = new Intl.NumberFormat('en-US');
 
-export function GpuInfo() {
+/** What the probe found, for the page around this panel (the editor hides itself without WebGPU). */
+export type GpuProbeResult = { kind: 'ready'; software: boolean; name: string } | { kind: 'unavailable' };
+
+export function GpuInfo({ onProbe }: { onProbe?: (result: GpuProbeResult) => void } = {}) {
   const [probe, setProbe] = useState<GpuProbe>({ kind: 'checking' });
 
   useEffect(() => {
     let live = true;
     void probeWebGpu().then((p) => {
-      if (live) setProbe(p);
+      if (!live) return;
+      setProbe(p);
+      onProbe?.(
+        p.kind === 'ready'
+          ? {
+              kind: 'ready',
+              software: p.software,
+              name: [p.summary.vendor, p.summary.architecture].filter(Boolean).join(' · ') || 'an unnamed adapter',
+            }
+          : { kind: 'unavailable' },
+      );
     });
     return () => {
       live = false;
     };
+    // The probe runs once; a new callback identity must not probe again.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   return (

@@ -1,0 +1,202 @@
+/**
+ * Helpers for the app's end-to-end tests (e2e/app-*.spec.ts): the tiny CLIP served in the hub layout from
+ * `models/tiny-clip` through a route (so the model manager's download, progress and cache code runs for real, in
+ * the worker too), a record of every request, synthetic drops, canvas fingerprints and a small PNG reader.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
+import { expect, type BrowserContext, type Page, type Request } from '@playwright/test';
+
+export const MODELS_DIR = new URL('../models/', import.meta.url);
+export const IMAGES_DIR = '/work/shared/data/images/';
+export const TINY_MODEL = 'tiny-clip';
+/** The app with the test quality level, the tiny model and the test hooks. */
+export const APP_URL = `/?dev=1&debug=1&model=${TINY_MODEL}`;
+
+export interface ModelServer {
+  /** Model files served (path inside the model folder), in order. */
+  served: string[];
+  /** Every request the page and its workers made. */
+  requests: string[];
+  /** Set to make every model request fail this way. */
+  failWith: 'none' | 404 | 'abort';
+}
+
+/**
+ * Serves `/models/**` from the repository's `models/` folder with Content-Length (the hub layout), answers the
+ * Hugging Face Hub with a network error (these machines have no network), and records every request.
+ */
+export async function serveModels(context: BrowserContext): Promise<ModelServer> {
+  const server: ModelServer = { served: [], requests: [], failWith: 'none' };
+  context.on('request', (r: Request) => server.requests.push(r.url()));
+  await context.route('**/models/**', async (route) => {
+    const url = new URL(route.request().url());
+    const rel = decodeURIComponent(url.pathname.replace(/^\/models\//, ''));
+    if (server.failWith === 'abort') return route.abort('connectionreset');
+    const file = new URL(rel, MODELS_DIR);
+    let ok = false;
+    try {
+      ok = !rel.includes('..') && statSync(file).isFile();
+    } catch {
+      ok = false;
+    }
+    if (server.failWith === 404 || !ok) return route.fulfill({ status: 404, body: 'Not found' });
+    const body = readFileSync(file);
+    server.served.push(rel.slice(rel.indexOf('/') + 1));
+    await route.fulfill({
+      status: 200,
+      body,
+      headers: {
+        'Content-Type': rel.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+        'Content-Length': String(body.length),
+        'Cross-Origin-Resource-Policy': 'same-origin',
+      },
+    });
+  });
+  await context.route(/^https:\/\/([a-z0-9-]+\.)*(huggingface\.co|hf\.co)\//, (route) =>
+    route.abort('internetdisconnected'),
+  );
+  return server;
+}
+
+/** Requests that are neither this app's own files nor model files. */
+export function foreignRequests(server: ModelServer, baseURL: string): string[] {
+  const origin = new URL(baseURL).origin;
+  return server.requests.filter((u) => {
+    if (u.startsWith('blob:') || u.startsWith('data:')) return false;
+    const url = new URL(u);
+    if (url.origin === origin) return false;
+    return true;
+  });
+}
+
+/** Drops a file on the drop zone the way a browser does (DataTransfer with a File, dragenter/dragover/drop). */
+export async function dropFile(page: Page, bytes: Buffer, name: string, type: string): Promise<void> {
+  await page.evaluate(
+    async ({ b64, name, type }) => {
+      const bin = atob(b64);
+      const data = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) data[i] = bin.charCodeAt(i);
+      const dt = new DataTransfer();
+      dt.items.add(new File([data], name, { type }));
+      const zone = document.querySelector('[data-testid="dropzone"]')!;
+      for (const kind of ['dragenter', 'dragover', 'drop']) {
+        zone.dispatchEvent(new DragEvent(kind, { bubbles: true, cancelable: true, dataTransfer: dt }));
+      }
+    },
+    { b64: bytes.toString('base64'), name, type },
+  );
+}
+
+/** A fingerprint of what the result canvas shows (FNV-1a over its pixels) and the step it shows. */
+export async function canvasFingerprint(page: Page): Promise<{ hash: string; step: string; opaque: number }> {
+  return page.evaluate(() => {
+    const c = document.querySelector<HTMLCanvasElement>('[data-testid="result-canvas"]')!;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let h = 0x811c9dc5;
+    let opaque = 0;
+    for (let i = 0; i < d.length; i++) {
+      h ^= d[i];
+      h = Math.imul(h, 0x01000193) >>> 0;
+      if (i % 4 === 3 && d[i] > 0) opaque++;
+    }
+    return { hash: h.toString(16), step: c.dataset.step ?? '', opaque };
+  });
+}
+
+export interface DecodedPng {
+  width: number;
+  height: number;
+  channels: 3 | 4;
+  pixels: Uint8Array;
+}
+
+/** Decodes an 8-bit, non-interlaced RGB or RGBA PNG (what Chromium's encoder writes). */
+export function decodePng(bytes: Buffer): DecodedPng {
+  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  sig.forEach((b, i) => expect(bytes[i], 'PNG signature').toBe(b));
+  let o = 8;
+  let width = 0;
+  let height = 0;
+  let colorType = 0;
+  const idat: Buffer[] = [];
+  while (o < bytes.length) {
+    const len = bytes.readUInt32BE(o);
+    const type = bytes.toString('latin1', o + 4, o + 8);
+    const data = bytes.subarray(o + 8, o + 8 + len);
+    if (type === 'IHDR') {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      expect(data[8], 'bit depth').toBe(8);
+      colorType = data[9];
+      expect(data[12], 'interlace').toBe(0);
+    } else if (type === 'IDAT') idat.push(data);
+    else if (type === 'IEND') break;
+    o += 12 + len;
+  }
+  expect([2, 6]).toContain(colorType);
+  const channels = colorType === 6 ? 4 : 3;
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const out = new Uint8Array(width * height * channels);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    for (let x = 0; x < stride; x++) {
+      const a = x >= channels ? out[y * stride + x - channels] : 0;
+      const b = y > 0 ? out[(y - 1) * stride + x] : 0;
+      const c = x >= channels && y > 0 ? out[(y - 1) * stride + x - channels] : 0;
+      let v = line[x];
+      if (filter === 1) v += a;
+      else if (filter === 2) v += b;
+      else if (filter === 3) v += (a + b) >> 1;
+      else if (filter === 4) {
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
+        v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      out[y * stride + x] = v & 0xff;
+    }
+  }
+  return { width, height, channels, pixels: out };
+}
+
+/** Distinct values of one channel. */
+export function channelValues(png: DecodedPng, channel: number): Set<number> {
+  const values = new Set<number>();
+  for (let i = channel; i < png.pixels.length; i += png.channels) values.add(png.pixels[i]);
+  return values;
+}
+
+/** Every interactive control has an accessible name (a by-hand check in the spirit of axe's label rules). */
+export async function unnamedControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    const controls = document.querySelectorAll<HTMLElement>(
+      'button, input:not([type="hidden"]), select, textarea, [tabindex]:not([tabindex="-1"]), a[href], summary',
+    );
+    for (const el of controls) {
+      const tag = el.tagName.toLowerCase();
+      const labelledBy = el.getAttribute('aria-labelledby');
+      const byIds = labelledBy
+        ? labelledBy
+            .split(/\s+/)
+            .map((id) => document.getElementById(id)?.textContent ?? '')
+            .join(' ')
+        : '';
+      const labels = 'labels' in el ? Array.from((el as HTMLInputElement).labels ?? []).map((l) => l.textContent) : [];
+      const name = [el.getAttribute('aria-label'), byIds, ...labels, tag === 'input' ? '' : el.textContent]
+        .filter(Boolean)
+        .join(' ')
+        .trim();
+      if (!name) out.push(el.outerHTML.slice(0, 120));
+    }
+    return out;
+  });
+}
+
+export function imageFile(name: string): Buffer {
+  return readFileSync(IMAGES_DIR + name);
+}

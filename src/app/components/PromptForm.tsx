@@ -1,0 +1,209 @@
+/** What the edit should look like (prompts, presets), how good and how long (quality level), and the seed. */
+import { useId } from 'react';
+import { estimateFlops } from '../../edit/quality';
+import { PRESETS } from '../../edit/presets';
+import { APP_QUALITY_LEVELS, qualitySettings, type AppQuality } from '../../worker/qualityLevels';
+import { useApp, type AppState, type Prompts } from '../store';
+import { formatDuration } from './format';
+
+export function PromptForm() {
+  const prompts = useApp((s) => s.prompts);
+  const setPrompt = useApp((s) => s.setPrompt);
+  const presetId = useApp((s) => s.presetId);
+  const applyPreset = useApp((s) => s.applyPreset);
+  const locked = useApp((s) => s.run.state === 'running' || s.run.state === 'paused' || s.run.state === 'loading');
+  const presetSelect = useId();
+
+  return (
+    <section className="card" aria-labelledby="prompts-heading">
+      <h2 id="prompts-heading">Edit</h2>
+      <fieldset disabled={locked} className="plain">
+        <legend className="visually-hidden">Prompts</legend>
+        <div className="field">
+          <label htmlFor={presetSelect}>Preset</label>
+          <select id={presetSelect} value={presetId} onChange={(e) => applyPreset(e.currentTarget.value)}>
+            <option value="">None (type your own)</option>
+            {PRESETS.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.title}
+              </option>
+            ))}
+          </select>
+          {presetId && <p className="help">{PRESETS.find((p) => p.id === presetId)?.description}</p>}
+        </div>
+        <PromptField
+          name="edit"
+          label="Edit layer"
+          required
+          help="What the painted layer alone looks like, e.g. “fire”, “golden”, “snow”."
+          value={prompts.edit}
+          onChange={setPrompt}
+        />
+        <PromptField
+          name="full"
+          label="Full image"
+          help="The whole edited photo, e.g. “golden horse”. Empty: the same as the edit layer."
+          placeholder={prompts.edit || 'same as the edit layer'}
+          value={prompts.full}
+          onChange={setPrompt}
+        />
+        <PromptField
+          name="input"
+          label="Input photo"
+          help="What the photo shows now, e.g. “horse”. Empty: “photo”."
+          placeholder="photo"
+          value={prompts.input}
+          onChange={setPrompt}
+        />
+        <PromptField
+          name="roi"
+          label="Region of interest (optional)"
+          help="Where the edit should go, e.g. “horse”. Turns on relevancy bootstrapping of the alpha."
+          value={prompts.roi}
+          onChange={setPrompt}
+        />
+      </fieldset>
+      <QualityPicker disabled={locked} />
+      <SeedField disabled={locked} />
+    </section>
+  );
+}
+
+function PromptField(props: {
+  name: keyof Prompts;
+  label: string;
+  help: string;
+  value: string;
+  required?: boolean;
+  placeholder?: string;
+  onChange: (key: keyof Prompts, value: string) => void;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>
+        {props.label}
+        {props.required && <span aria-hidden="true"> *</span>}
+      </label>
+      <input
+        id={id}
+        type="text"
+        name={props.name}
+        value={props.value}
+        required={props.required}
+        aria-required={props.required}
+        placeholder={props.placeholder}
+        maxLength={300}
+        autoComplete="off"
+        spellCheck
+        aria-describedby={`${id}-help`}
+        onChange={(e) => props.onChange(props.name, e.currentTarget.value)}
+      />
+      <p className="help" id={`${id}-help`}>
+        {props.help}
+      </p>
+    </div>
+  );
+}
+
+/** Estimated seconds for a level on this device, from the measured throughput of the current run. */
+function estimateFor(s: AppState, level: AppQuality): number | null {
+  const flops = s.run.flopsPerSecond;
+  if (!flops || !s.input) return null;
+  try {
+    const config = s.resolvedConfig(level);
+    return estimateFlops(qualitySettings(level), s.input.width, s.input.height, { config }).total / flops;
+  } catch {
+    return null;
+  }
+}
+
+function QualityPicker({ disabled }: { disabled: boolean }) {
+  const quality = useApp((s) => s.quality);
+  const setQuality = useApp((s) => s.setQuality);
+  const dev = useApp((s) => s.url.dev);
+  const estimates = useApp((s) => APP_QUALITY_LEVELS.map((l) => estimateFor(s, l)).join(','));
+  const seconds = estimates.split(',').map((v) => (v === '' ? null : Number(v)));
+  const levels = APP_QUALITY_LEVELS.filter((l) => l !== 'tiny' || dev);
+  return (
+    <fieldset className="quality" disabled={disabled}>
+      <legend>Quality</legend>
+      {levels.map((level) => {
+        const q = qualitySettings(level);
+        const i = APP_QUALITY_LEVELS.indexOf(level);
+        const est = seconds[i];
+        const descId = `quality-${level}-desc`;
+        return (
+          <label key={level} className="radio-card">
+            <input
+              type="radio"
+              name="quality"
+              value={level}
+              checked={quality === level}
+              onChange={() => setQuality(level)}
+              aria-describedby={descId}
+            />
+            <span className="radio-title">{q.label}</span>
+            <span className="muted small" id={descId}>
+              {q.size} px, {q.steps} steps, {q.views} CLIP views.{' '}
+              {est !== null && Number.isFinite(est) ? (
+                <strong data-testid={`estimate-${level}`}>About {formatDuration(est)} on this GPU.</strong>
+              ) : (
+                'Time estimate after the first steps.'
+              )}
+            </span>
+          </label>
+        );
+      })}
+    </fieldset>
+  );
+}
+
+function SeedField({ disabled }: { disabled: boolean }) {
+  const seed = useApp((s) => s.seed);
+  const setSeed = useApp((s) => s.setSeed);
+  const usedSeed = useApp((s) => s.run.seed);
+  const id = useId();
+  const random = seed < 0;
+  return (
+    <fieldset className="seed" disabled={disabled}>
+      <legend>Seed</legend>
+      <label className="inline">
+        <input type="checkbox" checked={random} onChange={(e) => setSeed(e.currentTarget.checked ? -1 : 0)} /> Random
+        seed
+      </label>
+      <label htmlFor={id} className="inline">
+        Seed value
+      </label>
+      <input
+        id={id}
+        type="number"
+        min={0}
+        max={4294967295}
+        step={1}
+        inputMode="numeric"
+        value={random ? '' : seed}
+        placeholder="random"
+        disabled={random}
+        onChange={(e) => {
+          const v = Math.floor(Number(e.currentTarget.value));
+          if (Number.isFinite(v) && v >= 0) setSeed(Math.min(v, 4294967295));
+        }}
+      />
+      {usedSeed !== null && (
+        <p className="help">
+          The last run used seed <code>{usedSeed}</code>
+          {random ? (
+            <>
+              {' '}
+              ·{' '}
+              <button type="button" className="linklike" onClick={() => setSeed(usedSeed)}>
+                reuse it
+              </button>
+            </>
+          ) : null}
+        </p>
+      )}
+    </fieldset>
+  );
+}

@@ -1,0 +1,118 @@
+/** Start / Pause / Resume / Stop, the progress bar with speed and time left, and the live loss chart. */
+import { useApp } from '../store';
+import { formatDuration } from './format';
+import { LossChart } from './LossChart';
+
+const STATE_LABEL = {
+  idle: 'Ready',
+  loading: 'Preparing',
+  running: 'Training',
+  paused: 'Paused',
+  stopped: 'Stopped',
+  done: 'Done',
+  error: 'Stopped by an error',
+} as const;
+
+export function RunControls() {
+  const run = useApp((s) => s.run);
+  const hasInput = useApp((s) => s.input !== null);
+  const hasPrompt = useApp((s) => s.prompts.edit.trim() !== '');
+  const start = useApp((s) => s.start);
+  const pause = useApp((s) => s.pause);
+  const resume = useApp((s) => s.resume);
+  const stop = useApp((s) => s.stop);
+  const debug = useApp((s) => s.url.debug);
+  const simulateDeviceLoss = useApp((s) => s.simulateDeviceLoss);
+
+  const active = run.state === 'running' || run.state === 'paused' || run.state === 'loading';
+  const canContinue = run.state === 'stopped' && run.step < run.totalSteps;
+  const percent = run.totalSteps > 0 ? (100 * run.step) / run.totalSteps : 0;
+  const missing = !hasInput ? 'Add a photo to start.' : !hasPrompt ? 'Describe the edit layer to start.' : null;
+
+  return (
+    <section className="card run" aria-labelledby="run-heading">
+      <h2 id="run-heading">
+        Training{' '}
+        <span className={`badge state-${run.state}`} data-testid="run-state">
+          {STATE_LABEL[run.state]}
+        </span>
+      </h2>
+      <div className="actions" role="group" aria-label="Training controls">
+        <button
+          type="button"
+          className="primary"
+          onClick={() => void start()}
+          disabled={active || missing !== null}
+          aria-describedby={missing ? 'start-missing' : undefined}
+        >
+          {run.state === 'idle' || run.state === 'error' ? 'Start' : 'Start over'}
+        </button>
+        {run.state === 'paused' ? (
+          <button type="button" onClick={resume}>
+            Resume
+          </button>
+        ) : canContinue ? (
+          <button type="button" onClick={resume}>
+            Continue training
+          </button>
+        ) : (
+          <button type="button" onClick={pause} disabled={run.state !== 'running'}>
+            Pause
+          </button>
+        )}
+        <button type="button" onClick={stop} disabled={run.state !== 'running' && run.state !== 'paused'}>
+          Stop
+        </button>
+        {debug && (
+          <button type="button" className="debug" onClick={simulateDeviceLoss} disabled={!active}>
+            Simulate GPU device loss
+          </button>
+        )}
+      </div>
+      {missing && (
+        <p className="muted small" id="start-missing">
+          {missing}
+        </p>
+      )}
+      <div className="progress">
+        <progress
+          max={100}
+          value={run.totalSteps > 0 ? percent : undefined}
+          aria-label="Training progress"
+          aria-valuetext={run.totalSteps > 0 ? `Step ${run.step} of ${run.totalSteps}` : 'Not started'}
+        />
+        <p className="small stats" aria-live="off" data-testid="progress-text">
+          {run.totalSteps > 0 ? (
+            <>
+              Step <strong data-testid="step">{run.step}</strong> of {run.totalSteps}
+              {run.stepsPerSecond > 0 && (
+                <>
+                  {' · '}
+                  {run.stepsPerSecond >= 1
+                    ? `${run.stepsPerSecond.toFixed(1)} steps/s`
+                    : `${(1 / run.stepsPerSecond).toFixed(1)} s/step`}
+                </>
+              )}
+              {run.etaSeconds !== null && run.state === 'running' && (
+                <> · about {formatDuration(run.etaSeconds)} left</>
+              )}
+              {run.elapsedSeconds > 0 && <> · {formatDuration(run.elapsedSeconds)} so far</>}
+            </>
+          ) : (
+            'Not started.'
+          )}
+        </p>
+        {run.workingSize && (
+          <p className="small muted">
+            Working size {run.workingSize.width}×{run.workingSize.height} px
+            {run.seed !== null ? `, seed ${run.seed}` : ''}.
+          </p>
+        )}
+        <p className="small activity" role="status" data-testid="activity">
+          {run.activity ?? ''}
+        </p>
+      </div>
+      <LossChart />
+    </section>
+  );
+}

@@ -1,0 +1,822 @@
+/**
+ * The edit worker: owns the GPU device, the engine, the CLIP model and the edit job, and runs the training loop
+ * (one `EditJob.step()` at a time, with pause / resume / stop between steps). The page talks to it only through
+ * `protocol.ts`.
+ *
+ * - Previews: at most ~2 per second, and never more than a fifth of the training time; rendered on the GPU, read
+ *   back once, and sent as transferred ImageBitmaps.
+ * - Checkpoints: the session (settings + generator + optimizer state) is kept in memory every few steps and
+ *   whenever training pauses or stops. A lost device (driver reset, `simulateDeviceLoss`) is replaced by a new one
+ *   and the job continues from the last checkpoint; the model stays loaded (the vision weights are kept on the CPU).
+ * - Out of GPU memory: an `error` event that suggests a smaller quality level; the model, photo and last preview
+ *   stay.
+ * - Downloads: PNGs encoded here with OffscreenCanvas.convertToBlob, so the page never blocks.
+ */
+/// <reference lib="webworker" />
+import * as ort from 'onnxruntime-web';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
+import { DEFAULT_MODEL_ID, modelFileList, type Precision } from '../clip/modelFiles';
+import {
+  ModelLoadError,
+  ModelManager,
+  type ClipModelFiles,
+  type LoadedFrom,
+  type ModelSource,
+} from '../clip/modelManager';
+import { parseOnnx } from '../clip/onnx';
+import { ClipTextEncoder } from '../clip/textEncoder';
+import { ClipVisionTower } from '../clip/vision';
+import { extractVisionWeights, visionConfigFromJson, type VisionWeights } from '../clip/visionWeights';
+import { ConfigError, validateConfig, type EditConfig } from '../edit/config';
+import { EditJob } from '../edit/job';
+import { RENDER_KINDS, type EditRenders, type RenderKind, type RgbaImage } from '../edit/jobTypes';
+import { acquireDevice, NoWebGpuError, type GpuContext } from '../gpu/device';
+import { Engine } from '../gpu/engine';
+import { DeviceLostError, GpuOutOfMemoryError } from '../gpu/errors';
+import {
+  exportFilename,
+  transferablesOf,
+  type AppQuality,
+  type BusyPhase,
+  type EditCommand,
+  type EditEvent,
+  type ErrorKind,
+  type ExportKind,
+  type InitCommand,
+  type OpenSessionCommand,
+  type StartCommand,
+} from './protocol';
+import { fullResolutionExport, qualityLabel } from './qualityLevels';
+import { SessionFileError, unwrapSession, wrapSession } from './sessionFile';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+/** Minimum time between previews, and the largest share of the time previews may take. */
+const PREVIEW_INTERVAL_MS = 500;
+const PREVIEW_TIME_SHARE = 0.2;
+/** A checkpoint every this many steps or seconds, whichever comes first. */
+const CHECKPOINT_STEPS = 50;
+const CHECKPOINT_SECONDS = 60;
+/** Progress events for the model download, at most this often. */
+const MODEL_PROGRESS_MS = 100;
+
+// onnxruntime-web (the text tower) loads its WASM from our own build, never from a CDN.
+ort.env.wasm.wasmPaths = { wasm: new URL(ortWasmUrl, self.location.href).href };
+
+function post(event: EditEvent): void {
+  self.postMessage(event, transferablesOf(event));
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function fail(
+  kind: ErrorKind,
+  text: string,
+  opts: { recoverable?: boolean; hint?: string; command?: EditCommand['type'] } = {},
+): void {
+  post({
+    type: 'error',
+    kind,
+    message: text,
+    recoverable: opts.recoverable ?? true,
+    hint: opts.hint,
+    command: opts.command,
+  });
+}
+
+function busy(phase: BusyPhase, text: string): void {
+  post({ type: 'busy', phase, message: text });
+}
+
+const isDeviceLoss = (e: unknown): boolean => e instanceof DeviceLostError;
+
+/** One GPU operation at a time (steps, renders, checkpoints, restores never interleave on the engine). */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+interface LoadedModel {
+  key: string;
+  modelId: string;
+  precision: Precision;
+  visionWeights: VisionWeights;
+  text: ClipTextEncoder;
+  cached: boolean;
+  sources: LoadedFrom[];
+}
+
+interface Checkpoint {
+  bytes: Uint8Array;
+  step: number;
+  at: number;
+}
+
+interface JobInput {
+  image: RgbaImage;
+  quality: AppQuality;
+}
+
+class EditWorker {
+  private debug = false;
+  private ctx: GpuContext | null = null;
+  private engine: Engine | null = null;
+  private tower: ClipVisionTower | null = null;
+  /** The device we destroyed on purpose (its `lost` is not a loss). */
+  private retired = new WeakSet<GPUDevice>();
+  private lost: DeviceLostError | null = null;
+  private model: LoadedModel | null = null;
+  private modelLoading: Promise<LoadedModel | null> | null = null;
+  private job: EditJob | null = null;
+  private input: JobInput | null = null;
+  private checkpoint: Checkpoint | null = null;
+  private readonly gpu = new Serial();
+
+  // Run state
+  private running = false;
+  private paused = false;
+  private stopRequested = false;
+  private wake: (() => void) | null = null;
+  private lastPreviewAt = 0;
+  private lastPreviewMs = 0;
+  private trainMsSincePreview = 0;
+  private stepTimes: number[] = [];
+  private firstStepMs: number | null = null;
+  private runStartedAt = 0;
+  private elapsedBefore = 0;
+
+  async handle(cmd: EditCommand): Promise<void> {
+    switch (cmd.type) {
+      case 'init':
+        await this.init(cmd);
+        return;
+      case 'start':
+        await this.start(cmd);
+        return;
+      case 'pause':
+        if (this.job && !this.paused) this.paused = true;
+        return;
+      case 'resume':
+        this.resume();
+        return;
+      case 'stop':
+        this.stop();
+        return;
+      case 'export':
+        await this.export(cmd.kind);
+        return;
+      case 'openSession':
+        await this.openSession(cmd);
+        return;
+      case 'simulateDeviceLoss':
+        if (!this.debug) {
+          fail('internal', 'simulateDeviceLoss is a test hook; open the page with ?debug=1 to use it.', {
+            command: cmd.type,
+          });
+          return;
+        }
+        this.ctx?.device.destroy();
+        return;
+      case 'clearModelCache':
+        await new ModelManager({
+          sources: [{ type: 'self-hosted', baseUrl: cmd.baseUrl }, { type: 'hub' }],
+        }).clearCache(cmd.modelId);
+        post({ type: 'modelCacheCleared' });
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ device
+
+  private async ensureDevice(): Promise<Engine> {
+    if (this.engine && !this.lost) return this.engine;
+    busy('device', 'Opening the GPU…');
+    const ctx = await acquireDevice(navigator.gpu);
+    this.ctx = ctx;
+    this.lost = null;
+    this.engine = new Engine(ctx);
+    this.tower = null;
+    void ctx.lost.then((e) => {
+      if (this.retired.has(ctx.device) || this.ctx !== ctx) return;
+      this.lost = e;
+      this.wake?.(); // a paused loop notices at once
+      if (!this.running) void this.recoverIdle();
+    });
+    post({ type: 'adapter', summary: ctx.summary });
+    return this.engine;
+  }
+
+  private ensureTower(engine: Engine): ClipVisionTower {
+    if (!this.model) throw new Error('The CLIP model is not loaded.');
+    if (!this.tower || this.tower.engine !== engine) {
+      this.tower = new ClipVisionTower(engine, this.model.visionWeights);
+    }
+    return this.tower;
+  }
+
+  /** Rejects as soon as the device is lost, whatever `p` is waiting for. */
+  private watchLoss<T>(p: Promise<T>): Promise<T> {
+    const ctx = this.ctx;
+    if (!ctx) return p;
+    const lost = ctx.lost.then((e) => {
+      if (this.retired.has(ctx.device)) return new Promise<never>(() => undefined);
+      throw e;
+    });
+    return Promise.race([p, lost]);
+  }
+
+  // ------------------------------------------------------------------------------------------------ model
+
+  private async init(cmd: InitCommand): Promise<void> {
+    this.debug = cmd.debug === true;
+    try {
+      await this.ensureDevice();
+    } catch (e) {
+      this.deviceError(e, 'init');
+      return;
+    }
+    const picked = cmd.pickedFiles?.length ? cmd.pickedFiles : null;
+    const key = JSON.stringify([cmd.modelId, cmd.precision, cmd.baseUrl, picked?.map((f) => [f.path, f.file.size])]);
+    if (this.model?.key === key) {
+      post({
+        type: 'modelReady',
+        cached: this.model.cached,
+        modelId: this.model.modelId,
+        precision: this.model.precision,
+        sources: this.model.sources,
+      });
+      return;
+    }
+    if (this.modelLoading) await this.modelLoading;
+    if (this.model?.key === key) {
+      post({
+        type: 'modelReady',
+        cached: this.model.cached,
+        modelId: this.model.modelId,
+        precision: this.model.precision,
+        sources: this.model.sources,
+      });
+      return;
+    }
+    this.modelLoading = this.loadModel(cmd, key, picked);
+    try {
+      await this.modelLoading;
+    } finally {
+      this.modelLoading = null;
+    }
+  }
+
+  private async loadModel(
+    cmd: InitCommand,
+    key: string,
+    picked: InitCommand['pickedFiles'] | null,
+  ): Promise<LoadedModel | null> {
+    const sources: ModelSource[] = [];
+    if (!picked || cmd.useNetwork) {
+      sources.push({ type: 'self-hosted', baseUrl: cmd.baseUrl }, { type: 'hub' });
+    }
+    if (picked) sources.push({ type: 'files', files: picked.map((f) => ({ path: f.path, file: f.file })) });
+    const manager = new ModelManager({ sources });
+    const specs = modelFileList(cmd.precision);
+    const estimate = cmd.modelId === DEFAULT_MODEL_ID;
+    const perFile = new Map<string, { loaded: number; total: number | null }>();
+    let lastPost = 0;
+    busy('model', 'Loading the CLIP model…');
+    let files: ClipModelFiles;
+    try {
+      files = await manager.load({
+        modelId: cmd.modelId,
+        precision: cmd.precision,
+        onProgress: (ev) => {
+          perFile.set(ev.file, { loaded: ev.loaded, total: ev.total });
+          const now = performance.now();
+          const fileDone = ev.total !== null && ev.loaded >= ev.total;
+          if (now - lastPost < MODEL_PROGRESS_MS && !fileDone) return;
+          lastPost = now;
+          let loaded = 0;
+          let total = 0;
+          for (const s of specs) {
+            const p = perFile.get(s.path);
+            loaded += p?.loaded ?? 0;
+            total += p ? (p.total ?? p.loaded) : estimate ? s.approxBytes : 0;
+          }
+          post({
+            type: 'modelProgress',
+            file: ev.file,
+            source: ev.source,
+            loaded,
+            total: Math.max(total, loaded),
+            percent: total > 0 ? Math.min(100, (100 * loaded) / total) : 0,
+            fileLoaded: ev.loaded,
+            fileTotal: ev.total,
+          });
+        },
+      });
+    } catch (e) {
+      const hint =
+        e instanceof ModelLoadError && e.kind !== 'cancelled'
+          ? 'Check your connection and try again, or use model files from disk.'
+          : undefined;
+      fail('model', message(e), { hint, command: 'init' });
+      return null;
+    }
+    try {
+      busy('clip', 'Preparing CLIP…');
+      const config = visionConfigFromJson(files.config);
+      const visionWeights = extractVisionWeights(parseOnnx(files.visionModel!), config);
+      const old = this.model;
+      const text = await ClipTextEncoder.fromModelFiles(files);
+      const sourcesUsed = Object.values(files.sources) as LoadedFrom[];
+      const model: LoadedModel = {
+        key,
+        modelId: cmd.modelId,
+        precision: cmd.precision,
+        visionWeights,
+        text,
+        cached: sourcesUsed.length > 0 && sourcesUsed.every((s) => s === 'cache'),
+        sources: sourcesUsed,
+      };
+      this.model = model;
+      this.tower = null;
+      if (old) void old.text.dispose();
+      post({
+        type: 'modelReady',
+        cached: model.cached,
+        modelId: model.modelId,
+        precision: model.precision,
+        sources: sourcesUsed,
+      });
+      return model;
+    } catch (e) {
+      fail('model', `The model files loaded but could not be used: ${message(e)}`, {
+        hint: 'Use the files of a CLIP ViT model in the transformers.js layout (fp32 or fp16 vision file).',
+        command: 'init',
+      });
+      return null;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ job
+
+  private async start(cmd: StartCommand): Promise<void> {
+    if (this.running) {
+      fail('internal', 'An edit is already running; stop it first.', { command: 'start' });
+      return;
+    }
+    if (this.modelLoading) await this.modelLoading;
+    if (!this.model) {
+      fail('model', 'The CLIP model is not loaded yet.', { command: 'start', hint: 'Load the model and try again.' });
+      return;
+    }
+    let config: EditConfig;
+    try {
+      config = validateConfig(cmd.config, { requirePrompts: true });
+    } catch (e) {
+      fail(e instanceof ConfigError ? 'image' : 'internal', message(e), { command: 'start' });
+      return;
+    }
+    const image = cmd.image;
+    if (!(image.width > 0 && image.height > 0) || image.data.length !== image.width * image.height * 4) {
+      fail('image', 'The photo has no pixels.', { command: 'start' });
+      return;
+    }
+    this.disposeJob();
+    this.input = { image, quality: cmd.quality };
+    this.checkpoint = null;
+    this.paused = false;
+    this.stopRequested = false;
+    try {
+      await this.gpu.run(async () => {
+        const engine = await this.ensureDevice();
+        busy('prompts', 'Encoding the prompts and setting up the generator…');
+        this.job = await this.watchLoss(
+          EditJob.create({ engine, vision: this.ensureTower(engine), text: this.model!.text, image, config }),
+        );
+        await this.saveCheckpoint();
+      });
+      // The untrained layer right away: the page shows something before the (slow) first step.
+      this.announceStart(true);
+      await this.gpu.run(() => this.watchLoss(this.renderPreview()));
+    } catch (e) {
+      this.disposeJob();
+      this.jobError(e, 'start');
+      return;
+    }
+    this.elapsedBefore = 0;
+    void this.runLoop();
+  }
+
+  private announceStart(running: boolean): void {
+    const job = this.job!;
+    post({
+      type: 'started',
+      totalSteps: job.totalSteps,
+      step: job.stepsDone,
+      workingSize: job.workingSize,
+      seed: job.config.seed,
+      config: job.config,
+      quality: this.input!.quality,
+      fullResolutionExport: fullResolutionExport(this.input!.quality),
+      running,
+    });
+  }
+
+  private resume(): void {
+    if (this.running) {
+      if (this.paused) {
+        this.paused = false;
+        this.wake?.();
+      }
+      return;
+    }
+    // Not running: continue a stopped (or restored) job.
+    if (this.job && this.job.stepsDone < this.job.totalSteps) {
+      this.paused = false;
+      this.stopRequested = false;
+      post({ type: 'resumed', step: this.job.stepsDone });
+      void this.runLoop();
+    } else if (this.job) {
+      post({ type: 'done', step: this.job.stepsDone });
+    }
+  }
+
+  private stop(): void {
+    if (!this.running && !this.job) return;
+    this.stopRequested = true;
+    this.paused = false;
+    this.wake?.();
+  }
+
+  private async runLoop(): Promise<void> {
+    if (this.running || !this.job) return;
+    this.running = true;
+    this.stepTimes = [];
+    this.firstStepMs = null;
+    this.runStartedAt = performance.now();
+    this.lastPreviewAt = 0;
+    this.trainMsSincePreview = 0;
+    let outcome: 'done' | 'stopped' | 'failed' = 'done';
+    while (this.job && this.job.stepsDone < this.job.totalSteps) {
+      if (this.lost) {
+        if (!(await this.recover())) {
+          outcome = 'failed';
+          break;
+        }
+        continue;
+      }
+      if (this.stopRequested) {
+        outcome = 'stopped';
+        break;
+      }
+      if (this.paused) {
+        await this.pauseHere();
+        continue;
+      }
+      try {
+        await this.oneStep();
+      } catch (e) {
+        if (isDeviceLoss(e) || this.lost) {
+          this.lost ??= e instanceof DeviceLostError ? e : new DeviceLostError(message(e));
+          continue;
+        }
+        this.jobError(e, 'start');
+        outcome = 'failed';
+        break;
+      }
+    }
+    this.elapsedBefore += (performance.now() - this.runStartedAt) / 1000;
+    this.running = false;
+    if (outcome === 'failed' || !this.job) return;
+    const step = this.job.stepsDone;
+    try {
+      await this.gpu.run(async () => {
+        await this.renderPreview();
+        await this.saveCheckpoint();
+      });
+    } catch (e) {
+      if (!isDeviceLoss(e)) this.jobError(e, 'start');
+    }
+    post({ type: outcome, step });
+  }
+
+  private async pauseHere(): Promise<void> {
+    const job = this.job!;
+    try {
+      await this.gpu.run(async () => {
+        await this.renderPreview();
+        await this.saveCheckpoint();
+      });
+    } catch (e) {
+      if (!isDeviceLoss(e)) throw e;
+    }
+    post({ type: 'paused', step: job.stepsDone });
+    const pausedAt = performance.now();
+    while (this.paused && !this.stopRequested && !this.lost) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = null;
+    }
+    this.runStartedAt += performance.now() - pausedAt; // paused time is not training time
+    if (!this.stopRequested && !this.lost) post({ type: 'resumed', step: job.stepsDone });
+  }
+
+  private async oneStep(): Promise<void> {
+    const job = this.job!;
+    const t0 = performance.now();
+    const report = await this.gpu.run(() => this.watchLoss(job.step()));
+    const ms = performance.now() - t0;
+    this.trainMsSincePreview += ms;
+    // The first step of a run compiles the kernels: it sets the speed only until later steps exist.
+    if (this.firstStepMs === null) this.firstStepMs = ms;
+    else {
+      this.stepTimes.push(ms);
+      if (this.stepTimes.length > 20) this.stepTimes.shift();
+    }
+    const recent = this.stepTimes.length > 0 ? this.stepTimes : [this.firstStepMs];
+    const meanMs = recent.reduce((a, b) => a + b, 0) / recent.length;
+    const stepsPerSecond = meanMs > 0 ? 1000 / meanMs : 0;
+    const remaining = job.totalSteps - job.stepsDone;
+    post({
+      type: 'progress',
+      report,
+      stepsPerSecond,
+      etaSeconds: stepsPerSecond > 0 && this.stepTimes.length > 0 ? remaining / stepsPerSecond : null,
+      elapsedSeconds: this.elapsedBefore + (performance.now() - this.runStartedAt) / 1000,
+    });
+    const now = performance.now();
+    const cp = this.checkpoint;
+    const cpEvery = this.input?.quality === 'tiny' ? 2 : CHECKPOINT_STEPS;
+    if (!cp || job.stepsDone - cp.step >= cpEvery || (now - cp.at) / 1000 >= CHECKPOINT_SECONDS) {
+      await this.gpu.run(() => this.watchLoss(this.saveCheckpoint()));
+    }
+    const sinceLast = now - this.lastPreviewAt;
+    const previewDue =
+      sinceLast >= PREVIEW_INTERVAL_MS && this.lastPreviewMs <= PREVIEW_TIME_SHARE * (this.trainMsSincePreview + 1);
+    if (previewDue && job.stepsDone < job.totalSteps) {
+      await this.gpu.run(() => this.watchLoss(this.renderPreview()));
+    }
+  }
+
+  private async saveCheckpoint(): Promise<void> {
+    const job = this.job;
+    if (!job) return;
+    if (this.checkpoint && this.checkpoint.step === job.stepsDone) return;
+    const bytes = await job.saveSession();
+    this.checkpoint = { bytes, step: job.stepsDone, at: performance.now() };
+  }
+
+  private async renderPreview(): Promise<void> {
+    const job = this.job;
+    if (!job) return;
+    const t0 = performance.now();
+    const renders = await this.watchLoss(job.render());
+    const images = {} as Record<RenderKind, ImageBitmap>;
+    const { width, height } = renders.composite;
+    for (const kind of RENDER_KINDS) images[kind] = await toBitmap(renders[kind]);
+    this.lastPreviewMs = performance.now() - t0;
+    this.lastPreviewAt = performance.now();
+    this.trainMsSincePreview = 0;
+    post({ type: 'preview', step: job.stepsDone, width, height, images });
+  }
+
+  // ------------------------------------------------------------------------------------------------ device loss
+
+  /** Replaces a lost device and restores the job from the last checkpoint. Returns false when that failed. */
+  private async recover(): Promise<boolean> {
+    const lostError = this.lost ?? new DeviceLostError('unknown');
+    const fromStep = this.checkpoint?.step ?? 0;
+    const stepsBefore = this.job?.stepsDone ?? fromStep;
+    post({ type: 'deviceLost', message: lostError.message, fromStep });
+    this.job = null; // its buffers died with the device
+    this.engine = null;
+    this.tower = null;
+    let lastError: unknown = null;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.gpu.run(async () => {
+          const engine = await this.ensureDevice();
+          if (!this.checkpoint || !this.input || !this.model) return;
+          busy('restore', `Continuing on a new GPU device from step ${fromStep}…`);
+          this.job = await this.watchLoss(
+            EditJob.restore({
+              engine,
+              vision: this.ensureTower(engine),
+              text: this.model.text,
+              image: this.input.image,
+              config: validateConfig({}),
+              session: this.checkpoint.bytes,
+            }),
+          );
+        });
+        const restored = this.job as EditJob | null;
+        post({ type: 'recovered', step: restored?.stepsDone ?? 0, lostSteps: Math.max(0, stepsBefore - fromStep) });
+        if (restored) {
+          await this.gpu.run(() => this.renderPreview()).catch(() => undefined);
+        }
+        return true;
+      } catch (e) {
+        lastError = e;
+        this.engine = null;
+        this.lost = isDeviceLoss(e) ? (e as DeviceLostError) : this.lost;
+        await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+      }
+    }
+    fail('device-lost', `The GPU device was lost and could not be replaced: ${message(lastError)}`, {
+      recoverable: false,
+      hint: 'Reload the page. A session you downloaded can be opened again to continue.',
+    });
+    return false;
+  }
+
+  /** A loss while no training runs: restore the job (if any) at once so downloads keep working. */
+  private async recoverIdle(): Promise<void> {
+    if (this.running) return;
+    if (!this.job) {
+      this.engine = null;
+      this.tower = null;
+      return;
+    }
+    await this.recover();
+  }
+
+  // ------------------------------------------------------------------------------------------------ session
+
+  private async openSession(cmd: OpenSessionCommand): Promise<void> {
+    if (this.running) {
+      fail('session', 'Stop the running edit before opening a session.', { command: 'openSession' });
+      return;
+    }
+    if (this.modelLoading) await this.modelLoading;
+    if (!this.model) {
+      fail('model', 'Load the CLIP model before opening a session.', { command: 'openSession' });
+      return;
+    }
+    let unwrapped;
+    try {
+      unwrapped = unwrapSession(cmd.bytes);
+    } catch (e) {
+      fail('session', e instanceof SessionFileError ? e.message : `This file is not a session: ${message(e)}`, {
+        command: 'openSession',
+      });
+      return;
+    }
+    const image = unwrapped.image ?? cmd.image ?? null;
+    if (!image) {
+      fail(
+        'session',
+        'This session file carries no photo. Drop the photo it was made from first, then open it again.',
+        {
+          command: 'openSession',
+        },
+      );
+      return;
+    }
+    const quality = (unwrapped.info?.quality as AppQuality | undefined) ?? 'standard';
+    const previous = { job: this.job, input: this.input, checkpoint: this.checkpoint };
+    try {
+      await this.gpu.run(async () => {
+        const engine = await this.ensureDevice();
+        busy('restore', 'Opening the session…');
+        const job = await this.watchLoss(
+          EditJob.restore({
+            engine,
+            vision: this.ensureTower(engine),
+            text: this.model!.text,
+            image,
+            config: validateConfig({}),
+            session: unwrapped.job,
+          }),
+        );
+        previous.job?.dispose();
+        this.job = job;
+        this.input = { image, quality };
+        this.checkpoint = { bytes: unwrapped.job, step: job.stepsDone, at: performance.now() };
+      });
+    } catch (e) {
+      if (isDeviceLoss(e)) {
+        this.jobError(e, 'openSession');
+        return;
+      }
+      fail('session', `The session could not be opened: ${message(e)}`, { command: 'openSession' });
+      return;
+    }
+    const job = this.job!;
+    post({
+      type: 'sessionOpened',
+      step: job.stepsDone,
+      totalSteps: job.totalSteps,
+      config: job.config,
+      quality,
+      image: unwrapped.image ? { ...unwrapped.image, data: unwrapped.image.data.slice() } : null,
+    });
+    this.elapsedBefore = 0;
+    this.announceStart(false);
+    try {
+      await this.gpu.run(() => this.watchLoss(this.renderPreview()));
+    } catch (e) {
+      this.jobError(e, 'openSession');
+      return;
+    }
+    post({ type: job.stepsDone >= job.totalSteps ? 'done' : 'stopped', step: job.stepsDone });
+  }
+
+  // ------------------------------------------------------------------------------------------------ export
+
+  private async export(kind: ExportKind): Promise<void> {
+    if (!this.job || !this.input) {
+      fail('internal', 'There is no edit to download yet.', { command: 'export' });
+      return;
+    }
+    const input = this.input;
+    try {
+      const result = await this.gpu.run(async () => {
+        const job = this.job!;
+        if (kind === 'session') {
+          const bytes = wrapSession(await this.watchLoss(job.saveSession()), input.image, {
+            quality: input.quality,
+            savedAt: new Date().toISOString(),
+          });
+          return { blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }) };
+        }
+        busy('export', `Rendering the ${kind === 'edit' ? 'edit layer' : kind}…`);
+        const renders: EditRenders = await this.watchLoss(
+          job.render({ fullResolution: fullResolutionExport(input.quality) }),
+        );
+        const img = renders[kind];
+        return { blob: await encodePng(img), width: img.width, height: img.height };
+      });
+      post({ type: 'exported', kind, filename: exportFilename(kind), ...result });
+    } catch (e) {
+      this.jobError(e, 'export');
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ errors
+
+  private disposeJob(): void {
+    try {
+      this.job?.dispose();
+    } catch {
+      // A job of a lost device has nothing left to free.
+    }
+    this.job = null;
+  }
+
+  private deviceError(e: unknown, command: EditCommand['type']): void {
+    if (e instanceof NoWebGpuError || !('gpu' in navigator)) {
+      fail('no-webgpu', message(e), { recoverable: false, command });
+    } else {
+      fail('no-webgpu', `The browser could not open a GPU device: ${message(e)}`, { recoverable: false, command });
+    }
+  }
+
+  private jobError(e: unknown, command: EditCommand['type']): void {
+    if (e instanceof GpuOutOfMemoryError) {
+      const q = this.input ? qualityLabel(this.input.quality) : 'this';
+      this.disposeJob();
+      fail('out-of-memory', `${e.message}`, {
+        command,
+        hint: `The ${q} quality level needs more GPU memory than this device has. Choose a lower quality level or a smaller photo and start again; the model stays loaded.`,
+      });
+    } else if (isDeviceLoss(e)) {
+      fail('device-lost', message(e), { command, hint: 'Try again; a new GPU device will be opened.' });
+    } else if (e instanceof NoWebGpuError) {
+      this.deviceError(e, command);
+    } else {
+      console.error(e);
+      fail('internal', message(e), { command });
+    }
+  }
+}
+
+async function toBitmap(img: RgbaImage): Promise<ImageBitmap> {
+  return createImageBitmap(new ImageData(img.data as Uint8ClampedArray<ArrayBuffer>, img.width, img.height));
+}
+
+/** PNG of 8-bit RGBA pixels, encoded off the main thread. */
+async function encodePng(img: RgbaImage): Promise<Blob> {
+  const canvas = new OffscreenCanvas(img.width, img.height);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('OffscreenCanvas 2D is not available in this browser.');
+  ctx.putImageData(new ImageData(img.data as Uint8ClampedArray<ArrayBuffer>, img.width, img.height), 0, 0);
+  return canvas.convertToBlob({ type: 'image/png' });
+}
+
+// onnxruntime-web's WASM threads are module workers of the chunk that holds onnxruntime (possibly this file),
+// named "em-pthread…": they must not run the edit worker.
+if (!self.name?.startsWith('em-pthread')) {
+  const worker = new EditWorker();
+  self.addEventListener('message', (ev: MessageEvent<EditCommand>) => {
+    const cmd = ev.data;
+    if (!cmd || typeof cmd !== 'object' || typeof cmd.type !== 'string') return;
+    worker.handle(cmd).catch((e) => {
+      console.error(e);
+      fail('internal', message(e), { command: cmd.type });
+    });
+  });
+}
