@@ -6,13 +6,13 @@
  *                              [--scales 7] [--channels 128] [--json results.json]
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { Engine } from '../gpu/engine';
 import { formatBytes } from '../gpu/errors';
 import { nodeEngine } from '../gpu/node';
 import { Tape } from '../gpu/tape';
 import { DEFAULT_SKIP_CONFIG, generatorMacs, SkipGenerator } from '../nn/skip';
 import { mean } from '../ops/reduce';
+import { BenchUsageError, GENERATOR_BENCH_USAGE, parseGeneratorBenchArgs } from './benchArgs';
 
 interface GeneratorBenchResult {
   adapter: string;
@@ -49,6 +49,25 @@ async function timeIt(engine: Engine, iters: number, warmup: number, fn: () => v
   return times;
 }
 
+/** Runs fn `warmup` times untimed, then `iters` times timed, each on its own (fn, then engine.sync()), logging each. */
+async function timedRuns(
+  engine: Engine,
+  label: string,
+  iters: number,
+  warmup: number,
+  log: (line: string) => void,
+  fn: () => void,
+): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < warmup + iters; i++) {
+    const [ms] = await timeIt(engine, 1, 0, fn);
+    const which = i < warmup ? `warm-up ${i + 1}/${warmup}` : `${i - warmup + 1}/${iters}`;
+    log(`${label} ${which}: ${(ms / 1000).toFixed(1)} s`);
+    if (i >= warmup) times.push(ms);
+  }
+  return times;
+}
+
 export async function benchGenerator(opts: {
   height: number;
   width: number;
@@ -56,7 +75,10 @@ export async function benchGenerator(opts: {
   warmup: number;
   scales: number;
   channels: number;
+  /** Progress lines (each iteration's time as it finishes); default: none. */
+  log?: (line: string) => void;
 }): Promise<GeneratorBenchResult> {
+  const log = opts.log ?? (() => undefined);
   const engine = await nodeEngine();
   const cfg = { ...DEFAULT_SKIP_CONFIG, scales: opts.scales, down: opts.channels, up: opts.channels };
   const gen = SkipGenerator.create(engine, cfg, 1);
@@ -65,13 +87,15 @@ export async function benchGenerator(opts: {
   for (let i = 0; i < pixels.length; i++) pixels[i] = (Math.sin(i * 12.9898) * 43758.5453) % 1;
   const input = engine.fromArray([1, 3, h, w], pixels.map(Math.abs)).keep();
 
-  const forwardTimes = await timeIt(engine, opts.iters, opts.warmup, () => {
+  log(
+    `generator ${w}×${h}, ${gen.parameterCount.toLocaleString('en-US')} parameters, ${opts.warmup} warm-up + ${opts.iters} timed runs each`,
+  );
+  const forwardTimes = await timedRuns(engine, 'forward', opts.iters, opts.warmup, log, () => {
     engine.tidy(() => engine.noGrad(() => gen.forward(input)));
   });
   engine.pool.resetPeak();
-  const before = engine.dispatchCount;
   let stepDispatches = 0;
-  const stepTimes = await timeIt(engine, opts.iters, opts.warmup, () => {
+  const stepTimes = await timedRuns(engine, 'forward + backward', opts.iters, opts.warmup, log, () => {
     const start = engine.dispatchCount;
     engine.tidy(() => {
       const tape = Tape.start(engine);
@@ -80,7 +104,6 @@ export async function benchGenerator(opts: {
     });
     stepDispatches = engine.dispatchCount - start;
   });
-  void before;
   const stats = engine.pool.stats();
   const macs = generatorMacs(cfg, h, w);
   const s = engine.ctx.summary;
@@ -105,33 +128,17 @@ export async function benchGenerator(opts: {
   return result;
 }
 
-async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: {
-      size: { type: 'string' },
-      height: { type: 'string' },
-      width: { type: 'string' },
-      iters: { type: 'string', default: '3' },
-      warmup: { type: 'string', default: '1' },
-      scales: { type: 'string', default: String(DEFAULT_SKIP_CONFIG.scales) },
-      channels: { type: 'string', default: String(DEFAULT_SKIP_CONFIG.down) },
-      json: { type: 'string' },
-    },
-  });
-  const what = positionals[0] ?? 'generator';
-  if (what !== 'generator') {
-    throw new Error(`unknown benchmark "${what}" (available: generator)`);
+function stamp(line: string): void {
+  console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+}
+
+async function runGeneratorBench(args: readonly string[]): Promise<void> {
+  const opts = parseGeneratorBenchArgs(args);
+  if (!opts) {
+    console.log(GENERATOR_BENCH_USAGE);
+    return;
   }
-  const size = Number(values.size ?? 512);
-  const r = await benchGenerator({
-    height: Number(values.height ?? size),
-    width: Number(values.width ?? size),
-    iters: Number(values.iters),
-    warmup: Number(values.warmup),
-    scales: Number(values.scales),
-    channels: Number(values.channels),
-  });
+  const r = await benchGenerator({ ...opts, log: stamp });
   console.log(`adapter: ${r.adapter}`);
   console.log(`generator ${r.width}×${r.height}, ${r.parameters.toLocaleString('en-US')} parameters`);
   console.log(
@@ -143,13 +150,22 @@ async function main(): Promise<void> {
   console.log(
     `  peak GPU bytes:     ${formatBytes(r.peakAllocatedBytes)} allocated, ${formatBytes(r.peakLiveBytes)} live`,
   );
-  if (values.json) writeFileSync(values.json, JSON.stringify({ benchmark: 'generator', ...r }, null, 2));
+  if (opts.json) writeFileSync(opts.json, JSON.stringify({ benchmark: 'generator', ...r }, null, 2));
 }
 
-main().then(
+async function main(argv: readonly string[]): Promise<void> {
+  // The benchmark's name comes first; without one, `generator`. Its options are validated before any GPU work.
+  const named = argv.length > 0 && !argv[0].startsWith('-');
+  const what = named ? argv[0] : 'generator';
+  if (what === 'generator') return runGeneratorBench(named ? argv.slice(1) : argv);
+  throw new BenchUsageError(`unknown benchmark "${what}" (available: generator)`);
+}
+
+main(process.argv.slice(2)).then(
   () => process.exit(0),
   (e: unknown) => {
-    console.error(e instanceof Error ? e.message : e);
+    if (e instanceof BenchUsageError) console.error(`bench: ${e.message}\n\n${GENERATOR_BENCH_USAGE}`);
+    else console.error(e instanceof Error ? e.message : e);
     process.exit(1);
   },
 );
