@@ -25,6 +25,16 @@ import type { EditConfig } from './config';
 import type { LossTerms } from './jobTypes';
 import { directionTargets, sampleIndices, stackRows, type TextTargets } from './targets';
 
+/**
+ * CLIP-side image sizes for a model's native resolution: the reference's Resize(224, max 320) views,
+ * Resize(224, max 380) structure input and 224² relevancy input for ViT-B/32 at 224, scaled for other
+ * models (the tiny test model runs at 56).
+ */
+export function clipViewSizes(imageSize: number): { view: number; viewMax: number; structureMax: number } {
+  const scale = imageSize / 224;
+  return { view: imageSize, viewMax: Math.round(320 * scale), structureMax: Math.round(380 * scale) };
+}
+
 /** One generator pass of a step: the crop, or the full image on full-image steps. */
 export interface LossItem {
   /** The generator's input [1,3,h,w] (constant). */
@@ -72,10 +82,7 @@ export function bootstrapWeight(config: EditConfig, step: number): number {
   if (config.bootstrapEpoch <= 0 || step >= config.bootstrapEpoch) return 0;
   switch (config.bootstrapScheduler) {
     case 'linear':
-      return Math.max(
-        config.lambdaBootstrapMin,
-        config.lambdaBootstrap * (1 - (step + 1) / config.bootstrapEpoch),
-      );
+      return Math.max(config.lambdaBootstrapMin, config.lambdaBootstrap * (1 - (step + 1) / config.bootstrapEpoch));
     case 'exponential':
       return Math.max(config.lambdaBootstrapMin, config.lambdaBootstrap * 0.99 ** (step + 1));
     case 'none':
@@ -157,9 +164,12 @@ export function computeLosses(
   const addValue = (index: number, v: Tensor) => {
     termValues[index] = accumulate(termValues[index], v);
   };
-  const viewsOf = (image: Tensor, params: ViewParams[]) => clipViews(image, params, 320, fill);
+  const sizes = clipViewSizes(vision.config.imageSize);
+  const viewOpts = { fill, size: sizes.view, maxSize: sizes.viewMax };
+  const viewsOf = (image: Tensor, params: ViewParams[]) => clipViews(image, params, sizes.viewMax, fill, sizes.view);
   const embedsOf = (views: Tensor) => vision.forward(views).embeds!;
-  const targetTensor = (rows: Float32Array[]) => engine.fromArray([rows.length, rows[0].length], stackRows(rows), 'targets');
+  const targetTensor = (rows: Float32Array[]) =>
+    engine.fromArray([rows.length, rows[0].length], stackRows(rows), 'targets');
 
   const seeds: Array<{ output: Tensor; grad: Tensor }> = [];
   items.forEach((item, k) => {
@@ -170,7 +180,7 @@ export function computeLosses(
 
     // 1. Composition: spherical distance of the composite's views to sampled comp texts.
     {
-      const params = sampleViewParams(rng, nAug, h, w, { fill });
+      const params = sampleViewParams(rng, nAug, h, w, viewOpts);
       const rows = sampleIndices(rng, targets.comp.length).map((i) => targets.comp[i]);
       for (const chunk of chunks(params, ctx.viewChunk)) {
         const share = chunk.length / (nAug * K);
@@ -183,8 +193,8 @@ export function computeLosses(
     }
     // 2. Direction: 1 − cos(E(O) − E(I), e_comp − e_src), independent augmentations of O and I.
     {
-      const paramsOut = sampleViewParams(rng, nAug, h, w, { fill });
-      const paramsIn = sampleViewParams(rng, nAug, h, w, { fill });
+      const paramsOut = sampleViewParams(rng, nAug, h, w, viewOpts);
+      const paramsIn = sampleViewParams(rng, nAug, h, w, viewOpts);
       const dirs = directionTargets(rng, targets);
       const outChunks = chunks(paramsOut, ctx.viewChunk);
       const inChunks = chunks(paramsIn, ctx.viewChunk);
@@ -202,7 +212,7 @@ export function computeLosses(
     }
     // 3. Screen: the edit over a green screen against the screen texts.
     {
-      const params = sampleViewParams(rng, nAug, h, w, { fill });
+      const params = sampleViewParams(rng, nAug, h, w, viewOpts);
       const rows = sampleIndices(rng, targets.screen.length).map((i) => targets.screen[i]);
       for (const chunk of chunks(params, ctx.viewChunk)) {
         const share = chunk.length / (nAug * K);
@@ -217,7 +227,10 @@ export function computeLosses(
     {
       const layers = vision.config.numHiddenLayers;
       const tokensOf = (image: Tensor) =>
-        vision.forward(resizeForStructure(image), { tokensAfterBlocks: layers - 1, tokensOnly: true }).tokens!;
+        vision.forward(resizeForStructure(image, sizes.view, sizes.structureMax), {
+          tokensAfterBlocks: layers - 1,
+          tokensOnly: true,
+        }).tokens!;
       const { grad, value } = termGradient(engine, item.composite, weights[3], (leaf) => {
         const reference = engine.noGrad(() => cosineSelfSimilarity(tokensOf(item.input)));
         return affine(mse(cosineSelfSimilarity(tokensOf(leaf)), reference), 1 / K);
@@ -265,14 +278,14 @@ export function relevancyBlocks(layers: number, relevancyNumLayers: number): num
 
 /**
  * The bootstrap target (spec §A.8 item 6, §A.9): the relevancy map, for the region-of-interest text,
- * of the input resized to 224×224 (bilinear, no antialias, aspect not kept). It depends only on the
+ * of the input resized to the model's size (224² for ViT-B/32; bilinear, no antialias, aspect not kept). It depends only on the
  * constant input, so it runs before the step (it reads back a small attention map) and can be cached
- * for the full image. Returns [1,1,224,224].
+ * for the full image. Returns [1,1,S,S].
  */
 export async function relevancyTarget(ctx: LossContext, input: Tensor): Promise<Tensor> {
   const { engine, vision, targets } = ctx;
   if (!targets.bootstrap) throw new Error('relevancyTarget: no bootstrap text');
-  const size = 224;
+  const size = vision.config.imageSize;
   const pixels = engine.tidy(() =>
     engine.noGrad(() => normalizeImage(resizeBilinear(input, size, size), CLIP_MEAN, CLIP_STD)),
   );
