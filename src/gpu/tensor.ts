@@ -25,7 +25,13 @@ export class Tensor {
     }
     this.shape = [...shape];
     this.size = shape.reduce((a, b) => a * b, 1);
-    this.buf = engine.pool.acquire(Math.max(4, this.size * 4), op);
+    try {
+      this.buf = engine.pool.acquire(Math.max(4, this.size * 4), op);
+    } catch (e) {
+      if (e instanceof EngineError)
+        throw new EngineError(op, `tensor ${shapeStr(shape)}: ${e.message.slice(op.length + 2)}`);
+      throw e;
+    }
     engine.track(this);
   }
 
