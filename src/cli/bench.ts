@@ -4,6 +4,12 @@
  *
  *   npm run bench -- generator --size 512 [--height H --width W] [--iters 3] [--warmup 1]
  *                              [--scales 7] [--channels 128] [--json results.json]
+ *   npm run bench -- clip [--views 16] [--size 224] [--model DIR] [--iters 3] [--warmup 1] [--seed 1234]
+ *                         [--no-ort] [--ort-device shared|own] [--json results.json]
+ *
+ * `clip` (clipBench.ts): a ViT-B/32-sized CLIP vision tower, random weights drawn in TypeScript, or the ONNX file
+ * of `--model DIR` (tools/make_clip_like.py writes one); with `--model`, the same forward through onnxruntime-web's
+ * WebGPU EP on the same device, with the ratio.
  */
 import { writeFileSync } from 'node:fs';
 import type { Engine } from '../gpu/engine';
@@ -13,6 +19,8 @@ import { Tape } from '../gpu/tape';
 import { DEFAULT_SKIP_CONFIG, generatorMacs, SkipGenerator } from '../nn/skip';
 import { mean } from '../ops/reduce';
 import { BenchUsageError, GENERATOR_BENCH_USAGE, parseGeneratorBenchArgs } from './benchArgs';
+import { adapterLabel, median, timeIt } from './benchCommon';
+import { CLIP_BENCH_USAGE, runClipBench } from './clipBench';
 
 interface GeneratorBenchResult {
   adapter: string;
@@ -27,26 +35,6 @@ interface GeneratorBenchResult {
   peakAllocatedBytes: number;
   peakLiveBytes: number;
   dispatchesPerStep: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-async function timeIt(engine: Engine, iters: number, warmup: number, fn: () => void): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) {
-    fn();
-    await engine.sync();
-  }
-  const times: number[] = [];
-  for (let i = 0; i < iters; i++) {
-    const t0 = performance.now();
-    fn();
-    await engine.sync();
-    times.push(performance.now() - t0);
-  }
-  return times;
 }
 
 /** Runs fn `warmup` times untimed, then `iters` times timed, each on its own (fn, then engine.sync()), logging each. */
@@ -108,7 +96,7 @@ export async function benchGenerator(opts: {
   const macs = generatorMacs(cfg, h, w);
   const s = engine.ctx.summary;
   const result: GeneratorBenchResult = {
-    adapter: `${s.vendor} ${s.architecture} ${s.description}`.trim() + (s.isFallbackAdapter ? ' (fallback)' : ''),
+    adapter: adapterLabel(s),
     height: h,
     width: w,
     parameters: gen.parameterCount,
@@ -153,18 +141,25 @@ async function runGeneratorBench(args: readonly string[]): Promise<void> {
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ benchmark: 'generator', ...r }, null, 2));
 }
 
+/** The usage text printed with a BenchUsageError: the chosen benchmark's. */
+let usage = GENERATOR_BENCH_USAGE;
+
 async function main(argv: readonly string[]): Promise<void> {
   // The benchmark's name comes first; without one, `generator`. Its options are validated before any GPU work.
   const named = argv.length > 0 && !argv[0].startsWith('-');
   const what = named ? argv[0] : 'generator';
   if (what === 'generator') return runGeneratorBench(named ? argv.slice(1) : argv);
-  throw new BenchUsageError(`unknown benchmark "${what}" (available: generator)`);
+  if (what === 'clip') {
+    usage = CLIP_BENCH_USAGE;
+    return runClipBench(named ? argv.slice(1) : argv, stamp);
+  }
+  throw new BenchUsageError(`unknown benchmark "${what}" (available: generator, clip)`);
 }
 
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (e: unknown) => {
-    if (e instanceof BenchUsageError) console.error(`bench: ${e.message}\n\n${GENERATOR_BENCH_USAGE}`);
+    if (e instanceof BenchUsageError) console.error(`bench: ${e.message}\n\n${usage}`);
     else console.error(e instanceof Error ? e.message : e);
     process.exit(1);
   },
