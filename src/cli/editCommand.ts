@@ -1,0 +1,129 @@
+/**
+ * The headless editor's command line: `text2live edit <image> --prompt "golden horse" [options]`.
+ * Parsing is pure (tested on its own); running lives in runEdit.ts.
+ */
+import { parseArgs } from 'node:util';
+import { QUALITY_LEVELS, type QualityLevel } from '../edit/quality';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface EditCommand {
+  image: string;
+  /** What the edit layer shows (screen text). */
+  prompt: string;
+  /** What the whole edited image shows (composition text); default: the prompt. */
+  fullPrompt: string;
+  /** What the input shows (source text for the direction loss). */
+  inputPrompt: string;
+  /** Region of interest: enables the relevancy bootstrap for the whole run. */
+  roi: string | null;
+  quality: QualityLevel;
+  steps: number | null;
+  seed: number | null;
+  model: string;
+  precision: 'fp32' | 'fp16';
+  out: string;
+  /** JSON file of config overrides (camelCase keys or the reference's snake_case keys). */
+  configFile: string | null;
+  /** Write a checkpoint every this many steps (besides the end); default: the snapshot frequency. */
+  checkpointEvery: number | null;
+}
+
+export const EDIT_USAGE = `Usage: text2live edit <image> --prompt <text> --model <dir> [options]
+
+Trains a Text2LIVE edit layer for one image on this machine's WebGPU adapter and writes
+composite.png, edit.png (RGBA), alpha.png, greenscreen.png, snapshots/, log.json and
+session.safetensors (generator + optimizer state + settings) into --out.
+
+Options:
+  --prompt <text>        what the edit layer shows, e.g. "golden horse" (required)
+  --full-prompt <text>   what the whole edited image shows (default: the prompt)
+  --src <text>           what the input shows, e.g. "horse" (default: "photo")
+  --roi <text>           region to edit, e.g. "horse": initialises the layer from a CLIP relevancy map
+  --quality <level>      ${QUALITY_LEVELS.join(' | ')} (default: standard)
+  --steps <n>            override the number of optimizer steps
+  --seed <n>             random seed (default: a random one, recorded in the session)
+  --model <dir>          CLIP model folder in the Hugging Face / transformers.js layout (required)
+  --precision <p>        fp32 | fp16 vision weights file (default: fp32)
+  --config <file.json>   config overrides (any key of the reference image config)
+  --checkpoint-every <n> also save the session every n steps (default: with each snapshot)
+  --out <dir>            output folder (default: results)
+  -h, --help             this help`;
+
+function positiveInt(name: string, v: string | undefined, allowZero = false): number | null {
+  if (v === undefined) return null;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) {
+    throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got "${v}"`);
+  }
+  return n;
+}
+
+/** Parses `edit` arguments (without the leading "edit"). Returns null for --help. */
+export function parseEditArgs(argv: readonly string[]): EditCommand | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        prompt: { type: 'string' },
+        'full-prompt': { type: 'string' },
+        src: { type: 'string' },
+        roi: { type: 'string' },
+        quality: { type: 'string' },
+        steps: { type: 'string' },
+        seed: { type: 'string' },
+        model: { type: 'string' },
+        precision: { type: 'string' },
+        config: { type: 'string' },
+        'checkpoint-every': { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return null;
+  if (parsed.positionals.length !== 1) {
+    throw new UsageError(
+      parsed.positionals.length === 0
+        ? 'missing the input image'
+        : `expected one image, got ${parsed.positionals.join(' ')}`,
+    );
+  }
+  const prompt = v.prompt?.trim();
+  if (!prompt) throw new UsageError('--prompt is required (what the edit layer shows, e.g. "golden horse")');
+  if (!v.model) throw new UsageError('--model is required (a CLIP model folder, e.g. models/tiny-clip)');
+  const quality = (v.quality ?? 'standard') as QualityLevel;
+  if (!QUALITY_LEVELS.includes(quality)) {
+    throw new UsageError(`--quality must be one of ${QUALITY_LEVELS.join(', ')}, got "${v.quality}"`);
+  }
+  const precision = v.precision ?? 'fp32';
+  if (precision !== 'fp32' && precision !== 'fp16') {
+    throw new UsageError(`--precision must be fp32 or fp16, got "${precision}"`);
+  }
+  return {
+    image: parsed.positionals[0],
+    prompt,
+    fullPrompt: v['full-prompt']?.trim() || prompt,
+    inputPrompt: v.src?.trim() || 'photo',
+    roi: v.roi?.trim() || null,
+    quality,
+    steps: positiveInt('steps', v.steps),
+    seed: positiveInt('seed', v.seed, true),
+    model: v.model,
+    precision,
+    out: v.out ?? 'results',
+    configFile: v.config ?? null,
+    checkpointEvery: positiveInt('checkpoint-every', v['checkpoint-every']),
+  };
+}
