@@ -35,6 +35,33 @@ async function recordProgressTexts(page: Page): Promise<void> {
   });
 }
 
+/**
+ * A full-page screenshot, when the browser can make one: while SwiftShader runs a long GPU job the GPU process cannot
+ * composite a frame, and a screenshot is not worth failing the test.
+ */
+async function screenshot(page: Page, path: string): Promise<void> {
+  try {
+    await page.screenshot({ path, fullPage: true, timeout: 45_000 });
+  } catch (e) {
+    console.warn(`screenshot ${path} skipped: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Records the main thread's long tasks (> 50 ms) from the start. */
+async function recordLongTasks(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const tasks: number[] = [];
+    (window as unknown as { __longTasks: number[] }).__longTasks = tasks;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) tasks.push(Math.round(e.duration));
+    }).observe({ type: 'longtask', buffered: true });
+  });
+}
+
+async function longTasks(page: Page): Promise<number[]> {
+  return page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks.splice(0));
+}
+
 async function stepShown(page: Page): Promise<number> {
   const t = await page
     .getByTestId('step')
@@ -60,7 +87,12 @@ test('a user edits a photo: download, live previews, pause, resume, stop, downlo
   test.setTimeout(15 * 60_000);
   const server = await serveModels(context);
   await recordProgressTexts(page);
-  const shot = (name: string) => page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
+  await recordLongTasks(page);
+  const violations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+  });
+  const shot = (name: string) => screenshot(page, testInfo.outputPath(`${name}.png`));
   const timings: Record<string, number> = {};
   const t0 = Date.now();
   const mark = (name: string) => (timings[name] = Math.round((Date.now() - t0) / 100) / 10);
@@ -95,6 +127,16 @@ test('a user edits a photo: download, live previews, pause, resume, stop, downlo
   await expect(page.getByTestId('progress-text')).toContainText(/steps\/s|s\/step/);
   await expect(page.getByRole('img', { name: /^Loss chart: total loss/ })).toBeVisible();
   await shot('app-training');
+  // Leaving now asks first.
+  const guarded = await page.evaluate(() => {
+    const e = new Event('beforeunload', { cancelable: true });
+    window.dispatchEvent(e);
+    return e.defaultPrevented;
+  });
+  expect(guarded, 'beforeunload asks while training').toBe(true);
+  // While the worker trains, the main thread only draws: long tasks (> 50 ms) stay rare and short. (Page load and
+  // the first render are not counted; SwiftShader competes with the page for the same 2 cores.)
+  await longTasks(page);
 
   // Pause between steps, then resume.
   await page.getByRole('button', { name: 'Pause' }).click();
@@ -108,6 +150,10 @@ test('a user edits a photo: download, live previews, pause, resume, stop, downlo
   await expect(page.getByTestId('run-state')).toHaveText('Training');
   await expect.poll(() => stepShown(page), { timeout: STEP_TIMEOUT }).toBeGreaterThan(pausedAt);
   mark('resumed and stepped');
+
+  const duringTraining = await longTasks(page);
+  console.log(`main-thread long tasks while training: ${JSON.stringify(duringTraining)}`);
+  expect(Math.max(0, ...duringTraining), 'longest main-thread task while training (ms)').toBeLessThan(500);
 
   // Stop: the result stays.
   await page.getByRole('button', { name: 'Stop' }).click();
@@ -168,8 +214,9 @@ test('a user edits a photo: download, live previews, pause, resume, stop, downlo
   await expect(page.getByRole('textbox', { name: /Edit layer/ })).toHaveValue('golden');
   mark('session reopened');
 
-  // Nothing but the app and the model files went over the network.
+  // Nothing but the app and the model files went over the network, and the CSP blocked nothing.
   expect(foreignRequests(server, baseURL!)).toEqual([]);
+  expect(violations).toEqual([]);
 
   // Reload: the model comes from the cache, without a single model request.
   const servedBefore = server.served.length;
@@ -202,14 +249,14 @@ test('a lost GPU device is replaced and the edit continues from its checkpoint',
   const lost = page.getByTestId('notice').filter({ hasText: 'The GPU device was lost' });
   await expect(lost).toBeVisible({ timeout: STEP_TIMEOUT });
   await expect(lost).toContainText(/Continuing from the checkpoint at step \d+/);
-  await page.screenshot({ path: testInfo.outputPath('app-device-lost.png'), fullPage: true });
+  await screenshot(page, testInfo.outputPath('app-device-lost.png'));
   await expect(page.getByTestId('notice').filter({ hasText: 'Recovered on a new GPU device' })).toBeVisible({
     timeout: STEP_TIMEOUT,
   });
   await expect(page.getByTestId('run-state')).toHaveText('Training');
   await expect.poll(() => stepShown(page), { timeout: STEP_TIMEOUT }).toBeGreaterThan(before);
   await expect(page.getByTestId('run-error')).toHaveCount(0);
-  await page.screenshot({ path: testInfo.outputPath('app-recovered.png'), fullPage: true });
+  await screenshot(page, testInfo.outputPath('app-recovered.png'));
   await page.getByRole('button', { name: 'Stop' }).click();
   await expect(page.getByTestId('run-state')).toHaveText('Stopped', { timeout: STEP_TIMEOUT });
   console.log(`device-loss test: ${((Date.now() - t0) / 1000).toFixed(1)} s`);

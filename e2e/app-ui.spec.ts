@@ -77,7 +77,7 @@ test('the page has a strict CSP, landmarks, labelled controls and a keyboard pat
   const advanced = page.getByRole('region', { name: 'Advanced settings' });
   await advanced.locator('summary').focus();
   await page.keyboard.press('Enter');
-  const lr = advanced.getByRole('spinbutton', { name: 'Learning rate' });
+  const lr = advanced.getByRole('spinbutton', { name: 'Learning rate', exact: true });
   await expect(lr).toHaveValue('0.0025');
   await lr.fill('0.01');
   await expect(advanced.getByText('1 changed')).toBeVisible();

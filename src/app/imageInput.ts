@@ -83,16 +83,6 @@ export async function decodeImageFile(file: File): Promise<InputImage> {
   };
 }
 
-/** The bitmap's pixels as 8-bit RGBA (a fresh buffer, safe to transfer to the worker). */
-export function bitmapPixels(bitmap: ImageBitmap): RgbaImage {
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  if (!ctx) throw new Error('This browser has no OffscreenCanvas 2D context.');
-  ctx.drawImage(bitmap, 0, 0);
-  const data = ctx.getImageData(0, 0, bitmap.width, bitmap.height, { colorSpace: 'srgb' }).data;
-  return { width: bitmap.width, height: bitmap.height, data };
-}
-
 /** A bitmap from RGBA pixels (a session's stored photo). */
 export function pixelsToBitmap(img: RgbaImage): Promise<ImageBitmap> {
   return createImageBitmap(new ImageData(img.data as Uint8ClampedArray<ArrayBuffer>, img.width, img.height));

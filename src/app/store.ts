@@ -14,7 +14,7 @@ import type { AdapterSummary } from '../gpu/device';
 import type { AppQuality, EditEvent, ErrorKind, ExportKind, PickedModelFile } from '../worker/protocol';
 import { resolveConfig } from '../worker/qualityLevels';
 import { EditClient } from './editClient';
-import { bitmapPixels, decodeImageFile, ImageInputError, pixelsToBitmap, type InputImage } from './imageInput';
+import { decodeImageFile, ImageInputError, pixelsToBitmap, type InputImage } from './imageInput';
 
 export type RunState = 'idle' | 'loading' | 'running' | 'paused' | 'stopped' | 'done' | 'error';
 export type ViewKind = RenderKind | 'input';
@@ -390,7 +390,7 @@ export const useApp = create<AppState>()((set, get) => {
       }));
       const ready = c.waitFor(
         (ev) => ev.type === 'modelReady',
-        (ev) => ev.type === 'error' && (ev.kind === 'model' || ev.kind === 'no-webgpu'),
+        (ev) => ev.type === 'error' && (ev.command === 'init' || ev.kind === 'model' || ev.kind === 'no-webgpu'),
       );
       c.send({
         type: 'init',
@@ -447,7 +447,8 @@ export const useApp = create<AppState>()((set, get) => {
       }
       const input = get().input;
       if (!input) return;
-      const image = bitmapPixels(input.bitmap);
+      // A copy of the bitmap goes to the worker, which reads its pixels there.
+      const image = await createImageBitmap(input.bitmap);
       set((st) => ({ losses: [], run: { ...st.run, activity: 'Setting up the edit…' } }));
       getClient().send({ type: 'start', image, config, quality: s.quality });
     },
@@ -490,7 +491,8 @@ export const useApp = create<AppState>()((set, get) => {
       }
       const input = get().input;
       set((st) => ({ losses: [], run: { ...st.run, activity: 'Opening the session…' } }));
-      getClient().send({ type: 'openSession', bytes, image: input ? bitmapPixels(input.bitmap) : undefined });
+      const image = input ? await createImageBitmap(input.bitmap) : undefined;
+      getClient().send({ type: 'openSession', bytes, image });
     },
 
     simulateDeviceLoss() {

@@ -35,6 +35,7 @@ import { Engine } from '../gpu/engine';
 import { DeviceLostError, GpuOutOfMemoryError } from '../gpu/errors';
 import {
   exportFilename,
+  imagePixels,
   transferablesOf,
   type AppQuality,
   type BusyPhase,
@@ -54,6 +55,8 @@ declare const self: DedicatedWorkerGlobalScope;
 /** Minimum time between previews, and the largest share of the time previews may take. */
 const PREVIEW_INTERVAL_MS = 500;
 const PREVIEW_TIME_SHARE = 0.2;
+/** How long a failed GPU operation waits for `device.lost` before it counts as an ordinary error. */
+const LOSS_GRACE_MS = 2000;
 /** A checkpoint every this many steps or seconds, whichever comes first. */
 const CHECKPOINT_STEPS = 50;
 const CHECKPOINT_SECONDS = 60;
@@ -140,6 +143,8 @@ class EditWorker {
 
   // Run state
   private running = false;
+  /** Between a start command and its run loop (job creation, first preview). */
+  private starting = false;
   private paused = false;
   private stopRequested = false;
   private wake: (() => void) | null = null;
@@ -206,7 +211,7 @@ class EditWorker {
       if (this.retired.has(ctx.device) || this.ctx !== ctx) return;
       this.lost = e;
       this.wake?.(); // a paused loop notices at once
-      if (!this.running) void this.recoverIdle();
+      if (!this.running && !this.starting) void this.recoverIdle();
     });
     post({ type: 'adapter', summary: ctx.summary });
     return this.engine;
@@ -218,6 +223,18 @@ class EditWorker {
       this.tower = new ClipVisionTower(engine, this.model.visionWeights);
     }
     return this.tower;
+  }
+
+  /** Whether the device is (or within `ms` turns out to be) lost: an error may arrive before `device.lost` does. */
+  private async lostWithin(ms: number): Promise<boolean> {
+    if (this.lost) return true;
+    const ctx = this.ctx;
+    if (!ctx) return false;
+    const lost = await Promise.race([
+      ctx.lost.then(() => !this.retired.has(ctx.device)),
+      new Promise<boolean>((r) => setTimeout(() => r(false), ms)),
+    ]);
+    return lost || this.lost !== null;
   }
 
   /** Rejects as soon as the device is lost, whatever `p` is waiting for. */
@@ -381,7 +398,13 @@ class EditWorker {
       fail(e instanceof ConfigError ? 'image' : 'internal', message(e), { command: 'start' });
       return;
     }
-    const image = cmd.image;
+    let image: RgbaImage;
+    try {
+      image = imagePixels(cmd.image);
+    } catch (e) {
+      fail('image', `The photo could not be read: ${message(e)}`, { command: 'start' });
+      return;
+    }
     if (!(image.width > 0 && image.height > 0) || image.data.length !== image.width * image.height * 4) {
       fail('image', 'The photo has no pixels.', { command: 'start' });
       return;
@@ -391,6 +414,7 @@ class EditWorker {
     this.checkpoint = null;
     this.paused = false;
     this.stopRequested = false;
+    this.starting = true;
     try {
       await this.gpu.run(async () => {
         const engine = await this.ensureDevice();
@@ -404,10 +428,17 @@ class EditWorker {
       this.announceStart(true);
       await this.gpu.run(() => this.watchLoss(this.renderPreview()));
     } catch (e) {
-      this.disposeJob();
-      this.jobError(e, 'start');
-      return;
+      const lost = isDeviceLoss(e) || (await this.lostWithin(LOSS_GRACE_MS));
+      if (!(lost && this.job && this.checkpoint)) {
+        this.starting = false;
+        this.disposeJob();
+        await this.jobError(e, 'start');
+        return;
+      }
+      // The job exists and is checkpointed: the run loop replaces the device and continues.
+      this.lost ??= e instanceof DeviceLostError ? e : new DeviceLostError(message(e));
     }
+    this.starting = false;
     this.elapsedBefore = 0;
     void this.runLoop();
   }
@@ -481,11 +512,12 @@ class EditWorker {
       try {
         await this.oneStep();
       } catch (e) {
-        if (isDeviceLoss(e) || this.lost) {
+        // A destroyed device fails pending reads (mapAsync AbortError) before `device.lost` resolves.
+        if (isDeviceLoss(e) || (await this.lostWithin(LOSS_GRACE_MS))) {
           this.lost ??= e instanceof DeviceLostError ? e : new DeviceLostError(message(e));
           continue;
         }
-        this.jobError(e, 'start');
+        await this.jobError(e, 'start');
         outcome = 'failed';
         break;
       }
@@ -500,7 +532,7 @@ class EditWorker {
         await this.saveCheckpoint();
       });
     } catch (e) {
-      if (!isDeviceLoss(e)) this.jobError(e, 'start');
+      if (!isDeviceLoss(e)) await this.jobError(e, 'start');
     }
     post({ type: outcome, step });
   }
@@ -665,7 +697,7 @@ class EditWorker {
       });
       return;
     }
-    const image = unwrapped.image ?? cmd.image ?? null;
+    const image = unwrapped.image ?? (cmd.image ? imagePixels(cmd.image) : null);
     if (!image) {
       fail(
         'session',
@@ -698,8 +730,8 @@ class EditWorker {
         this.checkpoint = { bytes: unwrapped.job, step: job.stepsDone, at: performance.now() };
       });
     } catch (e) {
-      if (isDeviceLoss(e)) {
-        this.jobError(e, 'openSession');
+      if (isDeviceLoss(e) || (await this.lostWithin(LOSS_GRACE_MS))) {
+        await this.jobError(e, 'openSession');
         return;
       }
       fail('session', `The session could not be opened: ${message(e)}`, { command: 'openSession' });
@@ -719,7 +751,7 @@ class EditWorker {
     try {
       await this.gpu.run(() => this.watchLoss(this.renderPreview()));
     } catch (e) {
-      this.jobError(e, 'openSession');
+      await this.jobError(e, 'openSession');
       return;
     }
     post({ type: job.stepsDone >= job.totalSteps ? 'done' : 'stopped', step: job.stepsDone });
@@ -752,7 +784,7 @@ class EditWorker {
       });
       post({ type: 'exported', kind, filename: exportFilename(kind), ...result });
     } catch (e) {
-      this.jobError(e, 'export');
+      await this.jobError(e, 'export');
     }
   }
 
@@ -775,7 +807,11 @@ class EditWorker {
     }
   }
 
-  private jobError(e: unknown, command: EditCommand['type']): void {
+  /** Reports a failed operation; an error that turns out to come from a lost device is reported as such. */
+  private async jobError(e: unknown, command: EditCommand['type']): Promise<void> {
+    if (!(e instanceof GpuOutOfMemoryError) && !isDeviceLoss(e) && (await this.lostWithin(LOSS_GRACE_MS))) {
+      e = this.lost ?? new DeviceLostError(message(e));
+    }
     if (e instanceof GpuOutOfMemoryError) {
       const q = this.input ? qualityLabel(this.input.quality) : 'this';
       this.disposeJob();

@@ -43,8 +43,11 @@ export interface InitCommand {
 
 export interface StartCommand {
   type: 'start';
-  /** The input at its original resolution (after EXIF orientation; capped at the largest render side). */
-  image: RgbaImage;
+  /**
+   * The input at its original resolution (after EXIF orientation; capped at the largest render side). A transferred
+   * ImageBitmap is read back in the worker, so the page never spends time on a large getImageData.
+   */
+  image: RgbaImage | ImageBitmap;
   /** Settings on top of the quality level's configuration (prompts, seed, advanced overrides). */
   config: Partial<EditConfig>;
   quality: AppQuality;
@@ -54,7 +57,7 @@ export interface OpenSessionCommand {
   type: 'openSession';
   bytes: Uint8Array;
   /** The photo to use when the session file carries none (a bare job session). */
-  image?: RgbaImage;
+  image?: RgbaImage | ImageBitmap;
 }
 
 export type EditCommand =
@@ -192,13 +195,27 @@ export function transferablesOf(event: EditEvent): Transferable[] {
 
 /** The objects of a command to transfer rather than copy. */
 export function commandTransferables(command: EditCommand): Transferable[] {
-  if (command.type === 'start') return [command.image.data.buffer];
+  const image = (img: RgbaImage | ImageBitmap): Transferable =>
+    typeof ImageBitmap !== 'undefined' && img instanceof ImageBitmap ? img : (img as RgbaImage).data.buffer;
+  if (command.type === 'start') return [image(command.image)];
   if (command.type === 'openSession') {
     const list: Transferable[] = [command.bytes.buffer as ArrayBuffer];
-    if (command.image) list.push(command.image.data.buffer);
+    if (command.image) list.push(image(command.image));
     return list;
   }
   return [];
+}
+
+/** 8-bit RGBA pixels of a photo sent as an ImageBitmap (closed afterwards) or as pixels. */
+export function imagePixels(img: RgbaImage | ImageBitmap): RgbaImage {
+  if (!(typeof ImageBitmap !== 'undefined' && img instanceof ImageBitmap)) return img as RgbaImage;
+  const canvas = new OffscreenCanvas(img.width, img.height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx) throw new Error('OffscreenCanvas 2D is not available in this browser.');
+  ctx.drawImage(img, 0, 0);
+  const { width, height } = img;
+  img.close();
+  return { width, height, data: ctx.getImageData(0, 0, width, height, { colorSpace: 'srgb' }).data };
 }
 
 /** The download file name of an export. */

@@ -31,9 +31,12 @@ export function LossChart() {
   const values = points.flatMap((p) => SERIES.map((s) => p[s.key])).filter(Number.isFinite);
   const lo = values.length ? Math.min(...values) : 0;
   const hi = values.length ? Math.max(...values) : 1;
-  const span = hi - lo || 1;
+  // The terms differ by orders of magnitude: a log scale when every value is positive.
+  const log = lo > 0;
+  const f = (v: number) => (log ? Math.log10(v) : v);
+  const span = f(hi) - f(lo) || 1;
   const x = (step: number) => PAD + ((W - 2 * PAD) * step) / maxStep;
-  const y = (v: number) => H - PAD - ((H - 2 * PAD) * (v - lo)) / span;
+  const y = (v: number) => H - PAD - ((H - 2 * PAD) * (f(v) - f(lo))) / span;
   const summary = last
     ? `Loss chart: total loss ${formatLoss(last.total)} at step ${last.step}` +
       (losses.length > 1 ? `, from ${formatLoss(losses[0].total)} at step ${losses[0].step}.` : '.')
@@ -51,7 +54,7 @@ export function LossChart() {
               fill="none"
               vectorEffect="non-scaling-stroke"
               points={points
-                .filter((p) => Number.isFinite(p[s.key]))
+                .filter((p) => Number.isFinite(p[s.key]) && (!log || p[s.key] > 0))
                 .map((p) => `${x(p.step).toFixed(1)},${y(p[s.key]).toFixed(1)}`)
                 .join(' ')}
             />
@@ -69,6 +72,7 @@ export function LossChart() {
         {values.length > 0 && (
           <span className="muted">
             Range {formatLoss(lo)} – {formatLoss(hi)}
+            {log ? ', log scale' : ''}
           </span>
         )}
       </figcaption>

@@ -90,7 +90,8 @@ export function ResultViewer() {
     const dh = aspectH * s;
     const dx = (cssW - dw) / 2 + t.panX;
     const dy = (cssH - dh) / 2 + t.panY;
-    ctx.imageSmoothingEnabled = s * (aspectW / bitmap.width) < 2;
+    // Smooth at the fitted size; show the pixels as they are when zoomed in.
+    ctx.imageSmoothingEnabled = t.zoom < 2;
     ctx.imageSmoothingQuality = 'high';
     if (view === 'edit') {
       ctx.fillStyle = checkerboard(ctx, 8) ?? '#ccc';

@@ -31,8 +31,8 @@ export function RunControls() {
 
   return (
     <section className="card run" aria-labelledby="run-heading">
-      <h2 id="run-heading">
-        Training{' '}
+      <h2>
+        <span id="run-heading">Training</span>{' '}
         <span className={`badge state-${run.state}`} data-testid="run-state">
           {STATE_LABEL[run.state]}
         </span>
@@ -77,7 +77,7 @@ export function RunControls() {
       <div className="progress">
         <progress
           max={100}
-          value={run.totalSteps > 0 ? percent : undefined}
+          value={run.totalSteps > 0 || run.state !== 'loading' ? percent : undefined}
           aria-label="Training progress"
           aria-valuetext={run.totalSteps > 0 ? `Step ${run.step} of ${run.totalSteps}` : 'Not started'}
         />
