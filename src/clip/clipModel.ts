@@ -12,7 +12,8 @@ export interface ClipModel {
 }
 
 export async function createClipModel(engine: Engine, files: ClipModelFiles): Promise<ClipModel> {
-  if (!files.config || !files.visionModel) throw new Error('createClipModel: config.json and the vision model are required');
+  if (!files.config || !files.visionModel)
+    throw new Error('createClipModel: config.json and the vision model are required');
   const config = visionConfigFromJson(files.config);
   const vision = new ClipVisionTower(engine, extractVisionWeights(parseOnnx(files.visionModel), config));
   const text = await ClipTextEncoder.fromModelFiles(files);

@@ -191,9 +191,7 @@ export class EditJob {
     const sample = this.dataset.next();
     const step = sample.step;
     const ctx = this.lossContext();
-    const crop = engine
-      .fromArray([1, 3, sample.crop.height, sample.crop.width], sample.cropTensor, 'job-crop')
-      .keep();
+    const crop = engine.fromArray([1, 3, sample.crop.height, sample.crop.width], sample.cropTensor, 'job-crop').keep();
     const inputs = sample.fullImage ? [crop, this.sourceTensor] : [crop];
     const bootstrapOn = this.targets.bootstrap !== null && bootstrapWeight(this.config, step) !== 0;
     let relevancy: Tensor | null = null;
@@ -240,16 +238,30 @@ export class EditJob {
     let image = this.source;
     if (opts.fullResolution) {
       const long = Math.max(this.original.width, this.original.height);
-      image = long > this.maxRenderSide ? resizeShortSide(this.original, Math.floor((Math.min(this.original.width, this.original.height) * this.maxRenderSide) / long)) : this.original;
+      image =
+        long > this.maxRenderSide
+          ? resizeShortSide(
+              this.original,
+              Math.floor((Math.min(this.original.width, this.original.height) * this.maxRenderSide) / long),
+            )
+          : this.original;
     }
     const { width: w, height: h } = image;
     const r = engine.tidy(() =>
       engine.noGrad(() => {
-        const input = image === this.source ? this.sourceTensor : engine.fromArray([1, 3, h, w], toTensorData(image), 'render-input');
+        const input =
+          image === this.source
+            ? this.sourceTensor
+            : engine.fromArray([1, 3, h, w], toTensorData(image), 'render-input');
         return renderOutput(this.generator.forward(input), input);
       }),
     );
-    const [edit, alpha, composite, greenscreen] = await Promise.all([r.edit.read(), r.alpha.read(), r.composite.read(), r.greenscreen.read()]);
+    const [edit, alpha, composite, greenscreen] = await Promise.all([
+      r.edit.read(),
+      r.alpha.read(),
+      r.composite.read(),
+      r.greenscreen.read(),
+    ]);
     for (const t of Object.values(r)) t.release();
     return {
       composite: planarToRgba(composite, 3, w, h),
