@@ -51,6 +51,16 @@ test('the page has a strict CSP, landmarks, labelled controls and a keyboard pat
   await expect(page.getByRole('radio', { name: 'Tiny (test)' })).toBeChecked();
   await expect(page.getByRole('radio', { name: 'Preview' })).toBeVisible();
 
+  // A preset fills the prompt fields.
+  await page.getByRole('combobox', { name: 'Preset' }).selectOption({ label: 'Golden dog' });
+  await expect(page.getByRole('textbox', { name: /Edit layer/ })).toHaveValue('golden dog');
+  await expect(page.getByRole('textbox', { name: 'Input photo' })).toHaveValue('dog');
+  await expect(page.getByRole('textbox', { name: /Region of interest/ })).toHaveValue('dog');
+  await page.getByRole('combobox', { name: 'Preset' }).selectOption({ label: 'None (type your own)' });
+  for (const name of [/Edit layer/, 'Full image', 'Input photo', /Region of interest/]) {
+    await page.getByRole('textbox', { name }).fill('');
+  }
+
   // Keyboard only: choose a file through the picker button, type prompts, tab to Start.
   await page.getByLabel('Choose a photo').setInputFiles(IMAGES_DIR + 'dog-on-bench.png');
   await expect(page.getByTestId('photo-size')).toHaveText('512×512 px');

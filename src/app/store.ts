@@ -670,6 +670,7 @@ export function handleEvent(ev: EditEvent): void {
         run: s.run.activity?.startsWith('Rendering') ? { ...s.run, activity: null } : s.run,
       }));
       download(ev.blob, ev.filename);
+      if (ev.note) addNotice('warning', ev.note);
       return;
     }
     case 'modelCacheCleared':

@@ -420,7 +420,14 @@ class EditWorker {
         const engine = await this.ensureDevice();
         busy('prompts', 'Encoding the prompts and setting up the generator…');
         this.job = await this.watchLoss(
-          EditJob.create({ engine, vision: this.ensureTower(engine), text: this.model!.text, image, config }),
+          EditJob.create({
+            engine,
+            vision: this.ensureTower(engine),
+            text: this.model!.text,
+            image,
+            config,
+            maxRenderSide: renderSideLimit(engine, image, config),
+          }),
         );
         await this.saveCheckpoint();
       });
@@ -642,10 +649,14 @@ class EditWorker {
               image: this.input.image,
               config: validateConfig({}),
               session: this.checkpoint.bytes,
+              maxRenderSide: renderSideLimit(engine, this.input.image, validateConfig({})),
             }),
           );
         });
         const restored = this.job as EditJob | null;
+        // The new device compiles its kernels again: its first step does not set the speed.
+        this.firstStepMs = null;
+        this.stepTimes = [];
         post({ type: 'recovered', step: restored?.stepsDone ?? 0, lostSteps: Math.max(0, stepsBefore - fromStep) });
         if (restored) {
           await this.gpu.run(() => this.renderPreview()).catch(() => undefined);
@@ -722,6 +733,7 @@ class EditWorker {
             image,
             config: validateConfig({}),
             session: unwrapped.job,
+            maxRenderSide: renderSideLimit(engine, image, validateConfig({})),
           }),
         );
         previous.job?.dispose();
@@ -776,11 +788,19 @@ class EditWorker {
           return { blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }) };
         }
         busy('export', `Rendering the ${kind === 'edit' ? 'edit layer' : kind}…`);
-        const renders: EditRenders = await this.watchLoss(
-          job.render({ fullResolution: fullResolutionExport(input.quality) }),
-        );
+        const full = fullResolutionExport(input.quality);
+        let renders: EditRenders;
+        let note: string | undefined;
+        try {
+          renders = await this.watchLoss(job.render({ fullResolution: full }));
+        } catch (e) {
+          // Too large for this GPU at full resolution: the working size still works.
+          if (!full || isDeviceLoss(e) || (await this.lostWithin(LOSS_GRACE_MS))) throw e;
+          renders = await this.watchLoss(job.render());
+          note = `The full-resolution render did not fit this GPU (${message(e)}); saved at the working size.`;
+        }
         const img = renders[kind];
-        return { blob: await encodePng(img), width: img.width, height: img.height };
+        return { blob: await encodePng(img), width: img.width, height: img.height, note };
       });
       post({ type: 'exported', kind, filename: exportFilename(kind), ...result });
     } catch (e) {
@@ -828,6 +848,22 @@ class EditWorker {
       fail('internal', message(e), { command });
     }
   }
+}
+
+/**
+ * The longest side a full-resolution render of this photo may have on this device: its widest activation must fit
+ * one storage binding (a 2048×1536 render at 132 channels needs 1.7 GB). At least the working size's longest side,
+ * at most 2048 (the job's own limit).
+ */
+function renderSideLimit(engine: Engine, image: RgbaImage, config: EditConfig): number {
+  const maxBinding = Number(engine.limits.maxStorageBufferBindingSize);
+  const channels = Math.max(config.skipN33d, config.skipN33u) + config.skipN11;
+  const perPixel = Math.max(channels, 4) * 4;
+  const long = Math.max(image.width, image.height);
+  const short = Math.min(image.width, image.height);
+  const fit = Math.floor(Math.sqrt((maxBinding / perPixel) * (long / short)));
+  const working = config.resizeInput > 0 ? Math.trunc((config.resizeInput * long) / short) : long;
+  return Math.max(working, Math.min(2048, fit));
 }
 
 async function toBitmap(img: RgbaImage): Promise<ImageBitmap> {

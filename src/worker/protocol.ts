@@ -148,6 +148,8 @@ export interface ExportedEvent {
   filename: string;
   width?: number;
   height?: number;
+  /** Something the user should know about this file (e.g. rendered smaller than asked). */
+  note?: string;
 }
 
 export interface ErrorEvent {
