@@ -8,7 +8,8 @@ import { inflateSync } from 'node:zlib';
 import { expect, type BrowserContext, type Page, type Request } from '@playwright/test';
 
 export const MODELS_DIR = new URL('../models/', import.meta.url);
-export const IMAGES_DIR = '/work/shared/data/images/';
+// The shared test photos live beside the repository (../shared/data), as in CI.
+export const IMAGES_DIR = new URL('../../shared/data/images/', import.meta.url).pathname;
 export const TINY_MODEL = 'tiny-clip';
 /** The app with the test quality level, the tiny model and the test hooks. */
 export const APP_URL = `/?dev=1&debug=1&model=${TINY_MODEL}`;

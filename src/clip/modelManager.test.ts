@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -16,38 +16,15 @@ import {
 } from './modelManager';
 
 // ---------------------------------------------------------------------------------------------------------------------
-// The model folder the server hands out: the tiny test model when present, else the real tokenizer files and fake
-// ONNX bytes that start like a ModelProto.
+// The model folder the server hands out: the tiny test model (models/tiny-clip).
 
 const TINY_DIR = fileURLToPath(new URL('../../models/tiny-clip', import.meta.url));
-const SHARED_TOKENIZER = '/work/shared/data/tokenizer';
-const HAVE_TINY = existsSync(`${TINY_DIR}/onnx/text_model.onnx`);
-
-function fakeOnnx(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let s = seed;
-  for (let i = 0; i < size; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    out[i] = s >>> 24;
-  }
-  out.set([0x08, 0x08, 0x12, 0x07, 0x70, 0x79, 0x74, 0x6f, 0x72, 0x63, 0x68]); // ir_version 8, producer "pytorch"
-  return out;
-}
 
 function modelFolder(): Map<string, Uint8Array> {
   const read = (path: string) => new Uint8Array(readFileSync(path));
   const files = new Map<string, Uint8Array>();
-  if (HAVE_TINY) {
-    for (const spec of [...modelFileList('fp32'), ...modelFileList('fp16', ['visionModel'])]) {
-      files.set(spec.path, read(`${TINY_DIR}/${spec.path}`));
-    }
-  } else {
-    files.set('config.json', read(`${SHARED_TOKENIZER}/clip-vit-base-patch32.config.json`));
-    files.set('tokenizer.json', read(`${SHARED_TOKENIZER}/tokenizer.json`));
-    files.set('tokenizer_config.json', read(`${SHARED_TOKENIZER}/tokenizer_config.json`));
-    files.set('onnx/vision_model.onnx', fakeOnnx(1_500_000, 1));
-    files.set('onnx/vision_model_fp16.onnx', fakeOnnx(750_000, 2));
-    files.set('onnx/text_model.onnx', fakeOnnx(2_000_000, 3));
+  for (const spec of [...modelFileList('fp32'), ...modelFileList('fp16', ['visionModel'])]) {
+    files.set(spec.path, read(`${TINY_DIR}/${spec.path}`));
   }
   return files;
 }
@@ -404,7 +381,7 @@ describe('ModelManager', () => {
   });
 });
 
-describe.skipIf(!HAVE_TINY)('loadModelFromDirectory', () => {
+describe('loadModelFromDirectory', () => {
   it('reads the tiny model folder with the same checks', async () => {
     const files = await loadModelFromDirectory(TINY_DIR, { modelId: 'tiny-clip', precision: 'fp16' });
     expectBytes(files.visionModel, FOLDER.get('onnx/vision_model_fp16.onnx'));
