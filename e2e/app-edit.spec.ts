@@ -217,6 +217,10 @@ test('a user edits a photo: download, live previews, pause, resume, stop, downlo
   // Nothing but the app and the model files went over the network, and the CSP blocked nothing.
   expect(foreignRequests(server, baseURL!)).toEqual([]);
   expect(violations).toEqual([]);
+  // onnxruntime-web's WASM came from this build, and the worker's model requests were seen.
+  const origin = new URL(baseURL!).origin;
+  expect(server.requests.some((u) => u.startsWith(`${origin}/assets/ort-wasm`) && u.endsWith('.wasm'))).toBe(true);
+  expect(server.requests.filter((u) => u.includes('/models/')).length).toBeGreaterThanOrEqual(5);
 
   // Reload: the model comes from the cache, without a single model request.
   const servedBefore = server.served.length;
