@@ -306,6 +306,6 @@ export class EditJob {
     this.generator.dispose();
     this.sourceTensor.release();
     this.fullRelevancy?.release();
-    for (const p of this.optimizer.state()) p.value.release();
+    this.optimizer.dispose();
   }
 }

@@ -13,6 +13,7 @@ import { Params } from '../gpu/params';
 import type { Tensor } from '../gpu/tensor';
 import { LINEAR_INDEX_WGSL, WG } from '../ops/common';
 import type { Parameter } from './parameter';
+import { uploadNamedState } from './optimizerState';
 
 export interface AdamOptions {
   /** Default learning rate of step() (1e-3). */
@@ -149,15 +150,7 @@ export class Adam {
 
   /** Restores the state from host data named as in state() and the step count. */
   loadState(data: ReadonlyMap<string, Float32Array>, stepCount: number): void {
-    const targets = this.state();
-    for (const t of targets) {
-      const d = data.get(t.name);
-      if (!d) throw new Error(`Adam.loadState: missing "${t.name}"`);
-      if (d.length !== t.value.size) {
-        throw new Error(`Adam.loadState: "${t.name}" has ${d.length} values, expected ${t.value.size}`);
-      }
-    }
-    for (const t of targets) this.engine.upload(t.value.buffer, data.get(t.name)!);
+    uploadNamedState(this.engine, 'Adam', this.state(), data);
     this.stepCount = stepCount;
   }
 

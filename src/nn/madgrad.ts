@@ -17,6 +17,7 @@ import { Params } from '../gpu/params';
 import type { Tensor } from '../gpu/tensor';
 import { LINEAR_INDEX_WGSL, WG } from '../ops/common';
 import type { Parameter } from './parameter';
+import { uploadNamedState } from './optimizerState';
 
 export interface MadgradOptions {
   /** Default learning rate of step() (0.0025). */
@@ -160,15 +161,7 @@ export class Madgrad {
    * step count.
    */
   loadState(data: ReadonlyMap<string, Float32Array>, stepCount: number): void {
-    const targets = this.state();
-    for (const t of targets) {
-      const d = data.get(t.name);
-      if (!d) throw new Error(`Madgrad.loadState: missing "${t.name}"`);
-      if (d.length !== t.value.size) {
-        throw new Error(`Madgrad.loadState: "${t.name}" has ${d.length} values, expected ${t.value.size}`);
-      }
-    }
-    for (const t of targets) this.engine.upload(t.value.buffer, data.get(t.name)!);
+    uploadNamedState(this.engine, 'Madgrad', this.state(), data);
     this.stepCount = stepCount;
   }
 
