@@ -53,7 +53,7 @@ export function generatorConfig(c: EditConfig): SkipGeneratorConfig {
 
 const SESSION_FORMAT = 'text2live-session-v1';
 
-interface RenderTensors {
+export interface RenderTensors {
   edit: Tensor;
   alpha: Tensor;
   composite: Tensor;
@@ -61,7 +61,7 @@ interface RenderTensors {
 }
 
 /** Splits the generator output into colour and alpha and composites both ways (spec §A.5). */
-function renderOutput(out: Tensor, background: Tensor): RenderTensors {
+export function renderOutput(out: Tensor, background: Tensor): RenderTensors {
   const edit = narrow(out, 1, 0, 3);
   const alpha = narrow(out, 1, 3, 1);
   return {

@@ -18,12 +18,12 @@ import { concat } from '../ops/shape';
 import { mse } from '../ops/loss';
 import { normalizeImage, CLIP_MEAN, CLIP_STD } from '../ops/normalize';
 import { mean } from '../ops/reduce';
-import { resizeBilinear } from '../ops/resize';
+import { resizeBilinear, resizeShortSide } from '../ops/resize';
 import { cosineSelfSimilarity } from '../ops/similarity';
-import { clipViews, resizeForStructure, sampleViewParams, type ViewParams } from './clipViews';
+import { clipViews, resizeForStructure, sampleViewParams, type ViewOptions, type ViewParams } from './clipViews';
 import type { EditConfig } from './config';
 import type { LossTerms } from './jobTypes';
-import { directionTargets, sampleIndices, stackRows, type TextTargets } from './targets';
+import { directionCount, directionTargets, sampleIndices, stackRows, type TextTargets } from './targets';
 
 /**
  * CLIP-side image sizes for a model's native resolution: the reference's Resize(224, max 320) views,
@@ -47,12 +47,64 @@ export interface LossItem {
   alpha: Tensor;
 }
 
+/**
+ * The random draws of one step's CLIP terms: view parameters (§A.7) and target-row indices (§A.6.4).
+ * computeLosses asks for them in a fixed order per item: composition views, composition indices,
+ * direction views of the output, direction views of the input, direction indices, screen views,
+ * screen indices.
+ */
+export interface LossDraws {
+  views(n: number, h: number, w: number, opts: ViewOptions): ViewParams[];
+  /** Indices into a target set of `count` rows. */
+  indices(count: number): number[];
+}
+
+/** The reference's draws from the job's random stream. */
+export function randomDraws(rng: Rng): LossDraws {
+  return {
+    views: (n, h, w, opts) => sampleViewParams(rng, n, h, w, opts),
+    indices: (count) => sampleIndices(rng, count),
+  };
+}
+
+/**
+ * Draws fixed in advance, handed out in call order (for oracles and reproductions); each request
+ * must match what was recorded (view count and size, index range).
+ */
+export function replayDraws(views: readonly ViewParams[][], indices: readonly number[][]): LossDraws {
+  let v = 0;
+  let i = 0;
+  return {
+    views(n, h, w, opts) {
+      const next = views[v++];
+      if (!next) throw new Error(`replayDraws: no view draw #${v - 1}`);
+      const [hv, wv] = resizeShortSide(h, w, opts.size ?? 224, opts.maxSize ?? 320);
+      if (next.length !== n || next.some((p) => p.viewH !== hv || p.viewW !== wv)) {
+        throw new Error(
+          `replayDraws: view draw #${v - 1} has ${next.length} views of ${next[0]?.viewH}×${next[0]?.viewW}, asked for ${n} of ${hv}×${wv}`,
+        );
+      }
+      return next;
+    },
+    indices(count) {
+      const next = indices[i++];
+      if (!next) throw new Error(`replayDraws: no index draw #${i - 1}`);
+      if (next.some((k) => !Number.isInteger(k) || k < 0 || k >= count)) {
+        throw new Error(`replayDraws: index draw #${i - 1} (${next.join(',')}) is outside [0, ${count})`);
+      }
+      return next;
+    },
+  };
+}
+
 export interface LossContext {
   engine: Engine;
   vision: ClipVisionTower;
   config: EditConfig;
   targets: TextTargets;
   rng: Rng;
+  /** Where views and target rows come from; default: randomDraws(rng). */
+  draws?: LossDraws;
   /** Views per CLIP pass (memory bound); the result does not depend on it. */
   viewChunk: number;
 }
@@ -146,7 +198,8 @@ export function computeLosses(
   step: number,
   relevancy: Tensor | null,
 ): LossResult {
-  const { engine, vision, config, targets, rng } = ctx;
+  const { engine, vision, config, targets } = ctx;
+  const draws = ctx.draws ?? randomDraws(ctx.rng);
   const K = items.length;
   const nAug = config.nAug;
   const fill = config.clipAffineTransformFill;
@@ -180,8 +233,8 @@ export function computeLosses(
 
     // 1. Composition: spherical distance of the composite's views to sampled comp texts.
     {
-      const params = sampleViewParams(rng, nAug, h, w, viewOpts);
-      const rows = sampleIndices(rng, targets.comp.length).map((i) => targets.comp[i]);
+      const params = draws.views(nAug, h, w, viewOpts);
+      const rows = draws.indices(targets.comp.length).map((i) => targets.comp[i]);
       for (const chunk of chunks(params, ctx.viewChunk)) {
         const share = chunk.length / (nAug * K);
         const { grad, value } = termGradient(engine, item.composite, weights[0], (leaf) =>
@@ -193,9 +246,9 @@ export function computeLosses(
     }
     // 2. Direction: 1 − cos(E(O) − E(I), e_comp − e_src), independent augmentations of O and I.
     {
-      const paramsOut = sampleViewParams(rng, nAug, h, w, viewOpts);
-      const paramsIn = sampleViewParams(rng, nAug, h, w, viewOpts);
-      const dirs = directionTargets(rng, targets);
+      const paramsOut = draws.views(nAug, h, w, viewOpts);
+      const paramsIn = draws.views(nAug, h, w, viewOpts);
+      const dirs = directionTargets(targets, draws.indices(directionCount(targets)));
       const outChunks = chunks(paramsOut, ctx.viewChunk);
       const inChunks = chunks(paramsIn, ctx.viewChunk);
       outChunks.forEach((chunk, c) => {
@@ -212,8 +265,8 @@ export function computeLosses(
     }
     // 3. Screen: the edit over a green screen against the screen texts.
     {
-      const params = sampleViewParams(rng, nAug, h, w, viewOpts);
-      const rows = sampleIndices(rng, targets.screen.length).map((i) => targets.screen[i]);
+      const params = draws.views(nAug, h, w, viewOpts);
+      const rows = draws.indices(targets.screen.length).map((i) => targets.screen[i]);
       for (const chunk of chunks(params, ctx.viewChunk)) {
         const share = chunk.length / (nAug * K);
         const { grad, value } = termGradient(engine, item.greenscreen, weights[2], (leaf) =>

@@ -50,8 +50,12 @@ export function stackRows(rows: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-/** Direction targets e_comp[i] − e_src[i] for indices drawn over min(N_src, N_comp) (the reference's pairing). */
-export function directionTargets(rng: Rng, t: TextTargets): Float32Array[] {
-  const count = Math.min(t.comp.length, t.src.length);
-  return sampleIndices(rng, count).map((i) => t.comp[i].map((v, k) => v - t.src[i][k]));
+/** The rows the direction loss pairs by index: min(N_src, N_comp) (the reference's pairing). */
+export function directionCount(t: TextTargets): number {
+  return Math.min(t.comp.length, t.src.length);
+}
+
+/** Direction targets e_comp[i] − e_src[i] for indices drawn over directionCount(t). */
+export function directionTargets(t: TextTargets, indices: readonly number[]): Float32Array[] {
+  return indices.map((i) => t.comp[i].map((v, k) => v - t.src[i][k]));
 }

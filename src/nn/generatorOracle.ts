@@ -140,42 +140,38 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 const fmt = (x: number) => x.toExponential(2);
 
+export interface GradientJudgement {
+  /** The largest max |oracle gradient| over all parameters: the scale of the zero-gradient rule. */
+  largestGradient: number;
+  /** Parameters judged by relative error, worst first. */
+  relative: GradientError[];
+  /** Parameters with an analytically zero gradient, worst first. */
+  zero: ZeroGradient[];
+  failures: string[];
+}
+
 /**
- * The comparison, on host arrays: judges an output and per-parameter gradients against the fixture. Pure; the
- * engine-free half of runGeneratorOracle.
+ * The gradient rules above, for any network: `refs` and `got` map parameter names to gradients. Used by this
+ * oracle and by the loss-step oracle (src/edit/losses.oracle.test.ts).
  */
-export function compareWithOracle(
-  fixture: GeneratorOracleFixture,
-  got: {
-    outputShape: readonly number[];
-    output: Float32Array;
-    grads: Map<string, Float32Array>;
-    parameterCount: number;
-  },
-): GeneratorOracleReport {
+export function judgeGradients(
+  refs: ReadonlyMap<string, Float32Array>,
+  got: ReadonlyMap<string, Float32Array>,
+): GradientJudgement {
   const T = GENERATOR_ORACLE_TOLERANCES;
   const failures: string[] = [];
-  const want = fixture.output;
-  const shapeOk = sameShape(got.outputShape, want.shape);
-  const outputMaxAbsError = shapeOk ? maxAbsDiff(got.output, want.data) : Infinity;
-  if (!shapeOk)
-    failures.push(`output shape [${got.outputShape.join(',')}] differs from the oracle's [${want.shape.join(',')}]`);
-  else if (!(outputMaxAbsError <= T.output)) {
-    failures.push(`output max abs error ${fmt(outputMaxAbsError)} exceeds ${fmt(T.output)}`);
-  }
-
-  const names = [...got.grads.keys()];
+  const names = [...got.keys()];
   const refOf = (name: string): Float32Array => {
-    const ref = fixture.grads.get(name);
-    if (!ref) throw new GeneratorOracleError(`the fixture has no tensor "grad.${name}"`);
-    return ref.data;
+    const ref = refs.get(name);
+    if (!ref) throw new GeneratorOracleError(`no oracle gradient for "${name}"`);
+    return ref;
   };
   const largestGradient = Math.max(0, ...names.map((n) => maxAbs(refOf(n))));
   const relative: GradientError[] = [];
   const zero: ZeroGradient[] = [];
   for (const name of names) {
     const ref = refOf(name);
-    const g = got.grads.get(name)!;
+    const g = got.get(name)!;
     if (g.length !== ref.length) {
       failures.push(`${name}: gradient has ${g.length} values, the oracle ${ref.length}`);
       relative.push({ name, relativeError: Infinity });
@@ -211,6 +207,43 @@ export function compareWithOracle(
   if (!(zero.length < names.length / 3)) {
     failures.push(`${zero.length} of ${names.length} parameters have a zero oracle gradient (need < a third)`);
   }
+  return { largestGradient, relative, zero, failures };
+}
+
+/**
+ * The comparison, on host arrays: judges an output and per-parameter gradients against the fixture. Pure; the
+ * engine-free half of runGeneratorOracle.
+ */
+export function compareWithOracle(
+  fixture: GeneratorOracleFixture,
+  got: {
+    outputShape: readonly number[];
+    output: Float32Array;
+    grads: Map<string, Float32Array>;
+    parameterCount: number;
+  },
+): GeneratorOracleReport {
+  const T = GENERATOR_ORACLE_TOLERANCES;
+  const failures: string[] = [];
+  const want = fixture.output;
+  const shapeOk = sameShape(got.outputShape, want.shape);
+  const outputMaxAbsError = shapeOk ? maxAbsDiff(got.output, want.data) : Infinity;
+  if (!shapeOk)
+    failures.push(`output shape [${got.outputShape.join(',')}] differs from the oracle's [${want.shape.join(',')}]`);
+  else if (!(outputMaxAbsError <= T.output)) {
+    failures.push(`output max abs error ${fmt(outputMaxAbsError)} exceeds ${fmt(T.output)}`);
+  }
+
+  const refs = new Map<string, Float32Array>();
+  for (const name of got.grads.keys()) {
+    const ref = fixture.grads.get(name);
+    if (!ref) throw new GeneratorOracleError(`the fixture has no tensor "grad.${name}"`);
+    refs.set(name, ref.data);
+  }
+  const judged = judgeGradients(refs, got.grads);
+  failures.push(...judged.failures);
+  const { largestGradient, relative, zero } = judged;
+  const names = [...got.grads.keys()];
   return {
     config: fixture.config,
     parameterCount: got.parameterCount,
