@@ -7,13 +7,11 @@
  *   m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²
  *   x = x − (lr / (1 − β1^t)) · m / (sqrt(v) / sqrt(1 − β2^t) + eps)
  */
-import type { Engine } from '../gpu/engine';
-import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import type { Tensor } from '../gpu/tensor';
 import { LINEAR_INDEX_WGSL, WG } from '../ops/common';
 import type { Parameter } from './parameter';
-import { uploadNamedState } from './optimizerState';
+import { Optimizer } from './optimizer';
 
 export interface AdamOptions {
   /** Default learning rate of step() (1e-3). */
@@ -48,28 +46,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   x[i] = xi - p.stepSize * (mi / denom);
 }`;
 
-interface AdamState {
-  m: Tensor;
-  v: Tensor;
-}
-
-export class Adam {
+export class Adam extends Optimizer {
   readonly lr: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
-  /** Steps taken (the bias corrections of the next step use stepCount + 1). */
-  stepCount = 0;
-  private readonly engine: Engine;
-  private readonly states = new Map<Parameter, AdamState>();
+  protected readonly stateNames = ['m', 'v'] as const;
 
-  constructor(
-    readonly params: readonly Parameter[],
-    opts: AdamOptions = {},
-  ) {
-    if (params.length === 0) throw new Error('Adam: no parameters');
-    this.engine = params[0].value.engine;
+  constructor(params: readonly Parameter[], opts: AdamOptions = {}) {
+    super('Adam', params);
     this.lr = opts.lr ?? 1e-3;
     [this.beta1, this.beta2] = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
@@ -80,21 +66,11 @@ export class Adam {
     if (!(this.lr >= 0)) throw new Error(`Adam: learning rate ${this.lr} must be non-negative`);
     if (!(this.eps >= 0)) throw new Error(`Adam: eps ${this.eps} must be non-negative`);
     if (!(this.weightDecay >= 0)) throw new Error(`Adam: weight decay ${this.weightDecay} must be non-negative`);
-    const names = new Set<string>();
-    for (const p of params) {
-      if (names.has(p.name)) throw new Error(`Adam: duplicate parameter name "${p.name}"`);
-      names.add(p.name);
-    }
   }
 
-  private ensureState(p: Parameter): AdamState {
-    let st = this.states.get(p);
-    if (!st) {
-      const e = this.engine;
-      st = { m: e.zeros(p.value.shape, `${p.name}.m`).keep(), v: e.zeros(p.value.shape, `${p.name}.v`).keep() };
-      this.states.set(p, st);
-    }
-    return st;
+  /** m = v = 0. */
+  protected initState(p: Parameter, name: string): Tensor {
+    return this.engine.zeros(p.value.shape, `${p.name}.${name}`);
   }
 
   /**
@@ -107,16 +83,8 @@ export class Adam {
     const bc1 = 1 - this.beta1 ** t;
     const bc2 = 1 - this.beta2 ** t;
     const stepSize = lr / bc1;
-    for (const p of this.params) {
-      const g = p.value.grad;
-      if (!g) continue;
-      if (g.size !== p.value.size) {
-        throw new EngineError(
-          'adam',
-          `gradient ${shapeStr(g.shape)} does not match ${p.name} ${shapeStr(p.value.shape)}`,
-        );
-      }
-      const st = this.ensureState(p);
+    for (const [p, g] of this.withGradients('adam')) {
+      const st = this.stateOf(p);
       e.run({
         name: 'adam',
         code: ADAM_WGSL,
@@ -136,29 +104,5 @@ export class Adam {
       });
     }
     this.stepCount = t;
-  }
-
-  /** State tensors for checkpoints, named `<param>.m` and `<param>.v` (created as zeros where missing). */
-  state(): Parameter[] {
-    const out: Parameter[] = [];
-    for (const p of this.params) {
-      const st = this.ensureState(p);
-      out.push({ name: `${p.name}.m`, value: st.m }, { name: `${p.name}.v`, value: st.v });
-    }
-    return out;
-  }
-
-  /** Restores the state from host data named as in state() and the step count. */
-  loadState(data: ReadonlyMap<string, Float32Array>, stepCount: number): void {
-    uploadNamedState(this.engine, 'Adam', this.state(), data);
-    this.stepCount = stepCount;
-  }
-
-  dispose(): void {
-    for (const st of this.states.values()) {
-      st.m.release();
-      st.v.release();
-    }
-    this.states.clear();
   }
 }

@@ -11,13 +11,11 @@
  *   x = momentum·x + (1 − momentum)·z
  * With momentum 0 the reference recomputes x0 from x, s and v each step; keeping x0 as state is the same update.
  */
-import type { Engine } from '../gpu/engine';
-import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import type { Tensor } from '../gpu/tensor';
 import { LINEAR_INDEX_WGSL, WG } from '../ops/common';
 import type { Parameter } from './parameter';
-import { uploadNamedState } from './optimizerState';
+import { Optimizer } from './optimizer';
 
 export interface MadgradOptions {
   /** Default learning rate of step() (0.0025). */
@@ -55,28 +53,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   x[i] = p.momentum * xi + p.ck * z;
 }`;
 
-interface MadgradState {
-  x0: Tensor;
-  s: Tensor;
-  v: Tensor;
-}
-
-export class Madgrad {
+export class Madgrad extends Optimizer {
   readonly lr: number;
   readonly momentum: number;
   readonly weightDecay: number;
   readonly eps: number;
-  /** Steps taken (k of the next step). Restore it with loadState or by assignment when resuming. */
-  stepCount = 0;
-  private readonly engine: Engine;
-  private readonly states = new Map<Parameter, MadgradState>();
+  protected readonly stateNames = ['s', 'v', 'x0'] as const;
 
-  constructor(
-    readonly params: readonly Parameter[],
-    opts: MadgradOptions = {},
-  ) {
-    if (params.length === 0) throw new Error('Madgrad: no parameters');
-    this.engine = params[0].value.engine;
+  constructor(params: readonly Parameter[], opts: MadgradOptions = {}) {
+    super('Madgrad', params);
     this.lr = opts.lr ?? 0.0025;
     this.momentum = opts.momentum ?? 0.9;
     this.weightDecay = opts.weightDecay ?? 0;
@@ -85,24 +70,15 @@ export class Madgrad {
     if (!(this.lr > 0)) throw new Error(`Madgrad: learning rate ${this.lr} must be positive`);
     if (!(this.weightDecay >= 0)) throw new Error(`Madgrad: weight decay ${this.weightDecay} must be non-negative`);
     if (!(this.eps >= 0)) throw new Error(`Madgrad: eps ${this.eps} must be non-negative`);
-    const names = new Set<string>();
-    for (const p of params) {
-      if (names.has(p.name)) throw new Error(`Madgrad: duplicate parameter name "${p.name}"`);
-      names.add(p.name);
-    }
   }
 
-  /** Creates a parameter's state as the reference does at its first step: x0 = copy of the parameter, s = v = 0. */
-  private ensureState(p: Parameter): MadgradState {
-    let st = this.states.get(p);
-    if (!st) {
-      const e = this.engine;
-      const x0 = e.empty(p.value.shape, `${p.name}.x0`).keep();
-      e.copy(p.value, x0, p.value.byteSize);
-      st = { x0, s: e.zeros(p.value.shape, `${p.name}.s`).keep(), v: e.zeros(p.value.shape, `${p.name}.v`).keep() };
-      this.states.set(p, st);
-    }
-    return st;
+  /** As the reference at a parameter's first step: x0 = a copy of the parameter, s = v = 0. */
+  protected initState(p: Parameter, name: string): Tensor {
+    const e = this.engine;
+    if (name !== 'x0') return e.zeros(p.value.shape, `${p.name}.${name}`);
+    const x0 = e.empty(p.value.shape, `${p.name}.x0`);
+    e.copy(p.value, x0, p.value.byteSize);
+    return x0;
   }
 
   /**
@@ -113,16 +89,8 @@ export class Madgrad {
   step(lr: number = this.lr): void {
     const e = this.engine;
     const lambda = (lr + this.eps) * Math.sqrt(this.stepCount + 1);
-    for (const p of this.params) {
-      const g = p.value.grad;
-      if (!g) continue;
-      if (g.size !== p.value.size) {
-        throw new EngineError(
-          'madgrad',
-          `gradient ${shapeStr(g.shape)} does not match ${p.name} ${shapeStr(p.value.shape)}`,
-        );
-      }
-      const st = this.ensureState(p);
+    for (const [p, g] of this.withGradients('madgrad')) {
+      const st = this.stateOf(p);
       e.run({
         name: 'madgrad',
         code: MADGRAD_WGSL,
@@ -139,39 +107,5 @@ export class Madgrad {
       });
     }
     this.stepCount++;
-  }
-
-  /**
-   * The state tensors for checkpoints, named `<param>.s`, `<param>.v` and `<param>.x0`, in parameter order. Creates
-   * the state of parameters that have none yet (as the first step would: x0 = the current parameter), so a fresh
-   * optimizer can be loaded into. The step count is not a tensor: keep `stepCount` with the checkpoint.
-   */
-  state(): Parameter[] {
-    const out: Parameter[] = [];
-    for (const p of this.params) {
-      const st = this.ensureState(p);
-      out.push({ name: `${p.name}.s`, value: st.s }, { name: `${p.name}.v`, value: st.v });
-      out.push({ name: `${p.name}.x0`, value: st.x0 });
-    }
-    return out;
-  }
-
-  /**
-   * Restores the state from host data named as in state() (every name must be present with the right size) and the
-   * step count.
-   */
-  loadState(data: ReadonlyMap<string, Float32Array>, stepCount: number): void {
-    uploadNamedState(this.engine, 'Madgrad', this.state(), data);
-    this.stepCount = stepCount;
-  }
-
-  /** Releases the state tensors (not the parameters). */
-  dispose(): void {
-    for (const st of this.states.values()) {
-      st.x0.release();
-      st.s.release();
-      st.v.release();
-    }
-    this.states.clear();
   }
 }
