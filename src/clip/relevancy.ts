@@ -5,12 +5,21 @@
  * in order; the class-token row R[0, 1:] over the patch grid, bilinearly upsampled to the image and
  * min–max normalized. With one block (the reference's setting) this is cam[0, 1:]. The logit's scale
  * (100 in the reference) cancels in the normalization.
+ *
+ * Everything stays on the GPU (the training step uses the map as a loss target without a readback); the
+ * map is a constant, so the post-processing kernels here record no gradient.
  */
+import type { Engine } from '../gpu/engine';
 import { EngineError } from '../gpu/errors';
+import { Params } from '../gpu/params';
 import { Tape } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
 import { cosineSimilarityRows } from '../ops/clipLoss';
-import { scale } from '../ops/elementwise';
+import { LINEAR_INDEX_WGSL, WG } from '../ops/common';
+import { add, scale } from '../ops/elementwise';
+import { matmul } from '../ops/matmul';
+import { resizeBilinear } from '../ops/resize';
+import { narrow, reshape } from '../ops/shape';
 import type { ClipVisionTower } from './vision';
 
 export interface RelevancyOptions {
@@ -29,63 +38,97 @@ export interface RelevancyMap {
   wp: number;
 }
 
-/** Bilinear resize of a single-channel [h, w] map, align_corners=False (PyTorch's rule). */
-export function resizeBilinear(src: Float32Array, h: number, w: number, outH: number, outW: number): Float32Array {
-  const out = new Float32Array(outH * outW);
-  const coord = (i: number, nIn: number, nOut: number): [number, number, number] => {
-    const s = Math.max(0, ((i + 0.5) * nIn) / nOut - 0.5);
-    const i0 = Math.min(Math.floor(s), nIn - 1);
-    const i1 = Math.min(i0 + 1, nIn - 1);
-    return [i0, i1, s - i0];
-  };
-  for (let y = 0; y < outH; y++) {
-    const [y0, y1, fy] = coord(y, h, outH);
-    for (let x = 0; x < outW; x++) {
-      const [x0, x1, fx] = coord(x, w, outW);
-      const top = src[y0 * w + x0] * (1 - fx) + src[y0 * w + x1] * fx;
-      const bottom = src[y1 * w + x0] * (1 - fx) + src[y1 * w + x1] * fx;
-      out[y * outW + x] = top * (1 - fy) + bottom * fy;
+/** cam[i] = Σ_h max(G[h,i]·P[h,i], 0) / heads over [heads, N, N] → [N, N]. */
+const CAM_WGSL = /* wgsl */ `
+struct P { n: u32, heads: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> probs: array<f32>;
+@group(0) @binding(2) var<storage, read> grads: array<f32>;
+@group(0) @binding(3) var<storage, read_write> cam: array<f32>;
+${LINEAR_INDEX_WGSL}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = linearIndex(gid, nwg);
+  if (i >= p.n) { return; }
+  var acc = 0.0;
+  for (var h = 0u; h < p.heads; h++) { acc += max(grads[h * p.n + i] * probs[h * p.n + i], 0.0); }
+  cam[i] = acc / f32(p.heads);
+}`;
+
+/** Workgroup size of the one-workgroup min–max normalization (maps are at most a few hundred thousand values). */
+const MINMAX_WG = 256;
+
+/** out = (x − min x)/(max x − min x), or 0 everywhere for a constant map; one workgroup. */
+const MINMAX_WGSL = /* wgsl */ `
+struct P { n: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+var<workgroup> lo: array<f32, ${MINMAX_WG}>;
+var<workgroup> hi: array<f32, ${MINMAX_WG}>;
+@compute @workgroup_size(${MINMAX_WG})
+fn main(@builtin(local_invocation_id) lid: vec3u) {
+  var a = 3.0e38;
+  var b = -3.0e38;
+  for (var i = lid.x; i < p.n; i += ${MINMAX_WG}u) { a = min(a, x[i]); b = max(b, x[i]); }
+  lo[lid.x] = a;
+  hi[lid.x] = b;
+  workgroupBarrier();
+  for (var s = ${MINMAX_WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid.x < s) {
+      lo[lid.x] = min(lo[lid.x], lo[lid.x + s]);
+      hi[lid.x] = max(hi[lid.x], hi[lid.x + s]);
     }
+    workgroupBarrier();
   }
+  let low = lo[0];
+  let range = hi[0] - low;
+  for (var i = lid.x; i < p.n; i += ${MINMAX_WG}u) { out[i] = select(0.0, (x[i] - low) / range, range > 0.0); }
+}`;
+
+function headMeanCam(engine: Engine, probs: Tensor, grads: Tensor, heads: number, n: number): Tensor {
+  const cam = engine.empty([n, n], 'relevancy-cam');
+  engine.run({
+    name: 'relevancy-cam',
+    code: CAM_WGSL,
+    params: new Params().u32(n * n).u32(heads),
+    read: [probs, grads],
+    write: [cam],
+    workgroups: engine.grid(n * n, WG),
+  });
+  return cam;
+}
+
+function minMaxNormalize(engine: Engine, x: Tensor): Tensor {
+  const out = engine.empty(x.shape, 'relevancy-map');
+  engine.run({
+    name: 'relevancy-minmax',
+    code: MINMAX_WGSL,
+    params: new Params().u32(x.size),
+    read: [x],
+    write: [out],
+    workgroups: [1, 1, 1],
+  });
   return out;
 }
 
-/** Class-token relevancy rows from per-block probabilities and gradients ([heads, N, N] each, per block in order). */
-export function classRelevancy(probs: Float32Array[], grads: Float32Array[], heads: number, n: number): Float32Array {
-  // R = I, R ← R + cam·R per block.
-  let r = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) r[i * n + i] = 1;
-  for (let b = 0; b < probs.length; b++) {
-    const cam = new Float64Array(n * n);
-    const p = probs[b];
-    const g = grads[b];
-    for (let hh = 0; hh < heads; hh++) {
-      const off = hh * n * n;
-      for (let i = 0; i < n * n; i++) cam[i] += Math.max(g[off + i] * p[off + i], 0) / heads;
-    }
-    const next = r.slice();
-    for (let i = 0; i < n; i++) {
-      for (let k = 0; k < n; k++) {
-        const c = cam[i * n + k];
-        if (c === 0) continue;
-        for (let j = 0; j < n; j++) next[i * n + j] += c * r[k * n + j];
-      }
-    }
-    r = next;
-  }
-  return Float32Array.from(r.subarray(1, n));
+export interface RelevancyTensors {
+  /** [1, 1, H, W] in [0, 1]: the map at the image's size. */
+  map: Tensor;
+  /** [hp, wp]: the class-token relevancy over the patch grid, before upsampling and normalization. */
+  grid: Tensor;
 }
 
 /**
- * Relevancy of one normalized image [1, 3, H, W] for a text embedding (raw text_embeds row).
- * Returns a map at the image's size.
+ * Relevancy of one normalized image [1, 3, H, W] for a text embedding (raw text_embeds row), on the GPU.
+ * Returns new tensors owned by the caller (kept outside any tidy scope of the caller's: call release()).
  */
-export async function relevancyMap(
+export function relevancyTensors(
   tower: ClipVisionTower,
   pixels: Tensor,
   textEmbedding: Float32Array,
   opts: RelevancyOptions = {},
-): Promise<RelevancyMap> {
+): RelevancyTensors {
   const engine = tower.engine;
   const layers = tower.config.numHiddenLayers;
   const blocks = opts.blocks ?? 1;
@@ -97,35 +140,60 @@ export async function relevancyMap(
   const selected = Array.from({ length: blocks }, (_, i) => layers - blocks + i);
   const heads = tower.config.numAttentionHeads;
 
-  const { probs, grads, hp, wp } = await (async () => {
-    const parts = engine.tidy(() => {
-      // The gradient path must reach the attention probabilities: let the pixels "require" grad.
-      const x = engine.empty(pixels.shape, 'relevancy-pixels');
-      engine.copy(pixels, x, pixels.byteSize);
-      x.requiresGrad = true;
-      const tape = Tape.start(engine);
-      const out = tower.forward(x, { attentionOf: selected });
+  const out = engine.tidy(() => {
+    // The gradient path must reach the attention probabilities: let the pixels "require" grad.
+    const x = engine.empty(pixels.shape, 'relevancy-pixels');
+    engine.copy(pixels, x, pixels.byteSize);
+    x.requiresGrad = true;
+    const tape = Tape.start(engine);
+    let fwd;
+    let g;
+    try {
+      fwd = tower.forward(x, { attentionOf: selected });
       const text = engine.fromArray([1, textEmbedding.length], textEmbedding, 'relevancy-text');
-      const logit = scale(cosineSimilarityRows(out.embeds!, text), 100);
-      const g = tape.backward(logit, undefined, [...out.attention.values()]);
-      const ps = selected.map((i) => out.attention.get(i)!);
-      return { ps, gs: ps.map((p) => g.get(p)!), grid: out.grid };
+      const logit = scale(cosineSimilarityRows(fwd.embeds!, text), 100);
+      g = tape.backward(logit, undefined, [...fwd.attention.values()]);
+    } finally {
+      if (engine.activeTape === tape) engine.activeTape = null;
+    }
+    const { hp, wp } = fwd.grid;
+    const n = 1 + hp * wp;
+    return engine.noGrad(() => {
+      // R = I, then R ← R + cam·R per block in order.
+      let r = engine.fromArray([n, n], identity(n), 'relevancy-R');
+      for (const i of selected) {
+        const p = fwd.attention.get(i)!;
+        r = add(r, matmul(headMeanCam(engine, p, g.get(p)!, heads, n), r));
+      }
+      const grid = reshape(narrow(narrow(r, 0, 0, 1), 1, 1, n - 1), [hp, wp]);
+      const map = minMaxNormalize(engine, resizeBilinear(reshape(grid, [1, 1, hp, wp]), h, w));
+      return { map, grid };
     });
-    const probsRead = await Promise.all(parts.ps.map((t) => t.read()));
-    const gradsRead = await Promise.all(parts.gs.map((t) => t.read()));
-    for (const t of [...parts.ps, ...parts.gs]) t.release();
-    return { probs: probsRead, grads: gradsRead, hp: parts.grid.hp, wp: parts.grid.wp };
-  })();
+  });
+  return out;
+}
 
-  const grid = classRelevancy(probs, grads, heads, 1 + hp * wp);
-  const map = resizeBilinear(grid, hp, wp, h, w);
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of map) {
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
-  const range = hi - lo;
-  for (let i = 0; i < map.length; i++) map[i] = range > 0 ? (map[i] - lo) / range : 0;
-  return { map, width: w, height: h, grid, hp, wp };
+function identity(n: number): Float32Array {
+  const m = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) m[i * n + i] = 1;
+  return m;
+}
+
+/**
+ * Relevancy of one normalized image [1, 3, H, W] for a text embedding, read back to the host (for
+ * display and tests; the training step uses relevancyTensors).
+ */
+export async function relevancyMap(
+  tower: ClipVisionTower,
+  pixels: Tensor,
+  textEmbedding: Float32Array,
+  opts: RelevancyOptions = {},
+): Promise<RelevancyMap> {
+  const t = relevancyTensors(tower, pixels, textEmbedding, opts);
+  const [map, grid] = await Promise.all([t.map.read(), t.grid.read()]);
+  const [hp, wp] = t.grid.shape;
+  const [, , height, width] = t.map.shape;
+  t.map.release();
+  t.grid.release();
+  return { map, width, height, grid, hp, wp };
 }

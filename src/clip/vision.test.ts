@@ -4,7 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { maxAbs, maxAbsDiff, testEngine } from '../../test/gpu';
 import type { Engine } from '../gpu/engine';
 import { Tape } from '../gpu/tape';
-import { sphericalDistance } from '../ops/clipLoss';
+import { cosineSimilarityRows, sphericalDistance } from '../ops/clipLoss';
+import { scale } from '../ops/elementwise';
 import { mean } from '../ops/reduce';
 import { cosineSelfSimilarity } from '../ops/similarity';
 import { decodeSafetensors } from '../nn/safetensors';
@@ -120,5 +121,56 @@ describe('CLIP vision tower on the engine', () => {
     expect([r.hp, r.wp, r.width, r.height]).toEqual([7, 7, 56, 56]);
     expect(relErr(r.grid, ref('relevancy.map_7x7').data)).toBeLessThanOrEqual(1e-3);
     expect(maxAbsDiff(r.map, ref('relevancy.map').data)).toBeLessThanOrEqual(1e-3);
+  });
+
+  it('accumulates relevancy over several blocks by the Chefer rule (R ← R + cam·R), on the GPU', async () => {
+    // Reference on the host, from the attention probabilities P and dlogit/dP the tower exposes.
+    const px = ref('nonsquare.pixel_values');
+    const text = ref('relevancy.text_embeds').data;
+    const layers = config.numHiddenLayers;
+    const heads = config.numAttentionHeads;
+    const blocks = [0, 1].map((i) => layers - 2 + i);
+    const parts = engine.tidy(() => {
+      const x = engine.fromArray(px.shape, px.data);
+      x.requiresGrad = true;
+      const tape = Tape.start(engine);
+      const out = tower.forward(x, { attentionOf: blocks });
+      // The reference's logit scale 100: with several blocks the products of cams do not cancel it.
+      const logit = scale(cosineSimilarityRows(out.embeds!, engine.fromArray([1, text.length], text)), 100);
+      const g = tape.backward(logit, undefined, [...out.attention.values()]);
+      const ps = blocks.map((b) => out.attention.get(b)!);
+      return { ps, gs: ps.map((p) => g.get(p)!), grid: out.grid };
+    });
+    const probs = await Promise.all(parts.ps.map((t) => t.read()));
+    const grads = await Promise.all(parts.gs.map((t) => t.read()));
+    for (const t of [...parts.ps, ...parts.gs]) t.release();
+    const { hp, wp } = parts.grid;
+    const n = 1 + hp * wp;
+    let r = Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0));
+    for (let b = 0; b < blocks.length; b++) {
+      const cam = new Float64Array(n * n);
+      for (let h = 0; h < heads; h++) {
+        for (let i = 0; i < n * n; i++)
+          cam[i] += Math.max(grads[b][h * n * n + i] * probs[b][h * n * n + i], 0) / heads;
+      }
+      const next = [...r];
+      for (let i = 0; i < n; i++)
+        for (let k = 0; k < n; k++) for (let j = 0; j < n; j++) next[i * n + j] += cam[i * n + k] * r[k * n + j];
+      r = next;
+    }
+    const wantGrid = r.slice(1, n);
+
+    const x = engine.fromArray(px.shape, px.data);
+    const got = await relevancyMap(tower, x, text, { blocks: 2 });
+    x.release();
+    expect([got.hp, got.wp, got.height, got.width]).toEqual([7, 11, 56, 88]);
+    expect(relErr(got.grid, wantGrid)).toBeLessThanOrEqual(1e-4);
+    // One block differs from two (the rule really accumulates).
+    const x1 = engine.fromArray(px.shape, px.data);
+    const one = await relevancyMap(tower, x1, text, { blocks: 1 });
+    x1.release();
+    expect(relErr(one.grid, wantGrid)).toBeGreaterThan(1e-2);
+    expect(Math.min(...got.map)).toBe(0);
+    expect(Math.max(...got.map)).toBeCloseTo(1, 6);
   });
 });

@@ -197,10 +197,10 @@ export class EditJob {
     let relevancy: Tensor | null = null;
     if (bootstrapOn) {
       if (sample.fullImage) {
-        this.fullRelevancy ??= (await relevancyTarget(ctx, this.sourceTensor)).keep();
+        this.fullRelevancy ??= relevancyTarget(ctx, this.sourceTensor).keep();
         relevancy = this.fullRelevancy;
       } else {
-        relevancy = (await relevancyTarget(ctx, crop)).keep();
+        relevancy = relevancyTarget(ctx, crop).keep();
       }
     }
     const lr = this.schedule.lr;

@@ -99,7 +99,7 @@ describe('one training step against the PyTorch oracle', () => {
     });
 
     // The bootstrap target runs before the step, as in EditJob.step().
-    const relevancy = (await relevancyTarget(ctx, inputs[1])).keep();
+    const relevancy = relevancyTarget(ctx, inputs[1]).keep();
     const relevancyError = maxAbsDiff(await relevancy.read(), tensor('relevancy').data);
 
     const out = engine.tidy(() => {

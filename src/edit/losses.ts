@@ -5,7 +5,7 @@
  * the gradients with respect to the composites, green-screen composites and alphas are accumulated.
  * One backward through the renders and the generator then finishes the step (Tape.backwardMany).
  */
-import { relevancyMap } from '../clip/relevancy';
+import { relevancyTensors } from '../clip/relevancy';
 import type { ClipVisionTower } from '../clip/vision';
 import type { Engine } from '../gpu/engine';
 import { Tape } from '../gpu/tape';
@@ -331,20 +331,21 @@ export function relevancyBlocks(layers: number, relevancyNumLayers: number): num
 
 /**
  * The bootstrap target (spec §A.8 item 6, §A.9): the relevancy map, for the region-of-interest text,
- * of the input resized to the model's size (224² for ViT-B/32; bilinear, no antialias, aspect not kept). It depends only on the
- * constant input, so it runs before the step (it reads back a small attention map) and can be cached
- * for the full image. Returns [1,1,S,S].
+ * of the input resized to the model's size (224² for ViT-B/32; bilinear, no antialias, aspect not
+ * kept). It depends only on the constant input, so it runs before the step (on the GPU, nothing is read
+ * back) and can be cached for the full image. Returns [1,1,S,S], owned by the caller.
  */
-export async function relevancyTarget(ctx: LossContext, input: Tensor): Promise<Tensor> {
+export function relevancyTarget(ctx: LossContext, input: Tensor): Tensor {
   const { engine, vision, targets } = ctx;
   if (!targets.bootstrap) throw new Error('relevancyTarget: no bootstrap text');
   const size = vision.config.imageSize;
   const pixels = engine.tidy(() =>
     engine.noGrad(() => normalizeImage(resizeBilinear(input, size, size), CLIP_MEAN, CLIP_STD)),
   );
-  const relevancy = await relevancyMap(vision, pixels, targets.bootstrap, {
+  const relevancy = relevancyTensors(vision, pixels, targets.bootstrap, {
     blocks: relevancyBlocks(vision.config.numHiddenLayers, ctx.config.relevancyNumLayers),
   });
   pixels.release();
-  return engine.fromArray([1, 1, size, size], relevancy.map, 'relevancy-target');
+  relevancy.grid.release();
+  return relevancy.map;
 }
