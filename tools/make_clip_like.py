@@ -28,6 +28,8 @@ import torch.nn as nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_tiny_clip import (  # noqa: E402  (after the path tweak)
     LOGIT_SCALE_INIT,
+    PROJECTION_DIM,
+    VISION,
     CLIPVisionModelWithProjection,
     CLIPVisionTransformer,
     export_onnx,
@@ -38,41 +40,22 @@ from make_tiny_clip import (  # noqa: E402  (after the path tweak)
 ROOT = Path(__file__).resolve().parent.parent
 
 # Hugging Face CLIPVisionConfig names; projection_dim is the CLIPConfig's.
+VIT_B_32 = dict(
+    image_size=224,
+    patch_size=32,
+    hidden_size=768,
+    num_hidden_layers=12,
+    num_attention_heads=12,
+    intermediate_size=3072,
+    layer_norm_eps=1e-5,
+    num_channels=3,
+    projection_dim=512,
+)
 PRESETS = {
-    "vit-b-32": dict(
-        image_size=224,
-        patch_size=32,
-        hidden_size=768,
-        num_hidden_layers=12,
-        num_attention_heads=12,
-        intermediate_size=3072,
-        layer_norm_eps=1e-5,
-        num_channels=3,
-        projection_dim=512,
-    ),
-    "vit-b-16": dict(
-        image_size=224,
-        patch_size=16,
-        hidden_size=768,
-        num_hidden_layers=12,
-        num_attention_heads=12,
-        intermediate_size=3072,
-        layer_norm_eps=1e-5,
-        num_channels=3,
-        projection_dim=512,
-    ),
+    "vit-b-32": VIT_B_32,
+    "vit-b-16": dict(VIT_B_32, patch_size=16),
     # The tiny test model's vision sizes (a quick check of this tool).
-    "tiny": dict(
-        image_size=56,
-        patch_size=8,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=128,
-        layer_norm_eps=1e-5,
-        num_channels=3,
-        projection_dim=16,
-    ),
+    "tiny": dict(VISION, projection_dim=PROJECTION_DIM),
 }
 
 
