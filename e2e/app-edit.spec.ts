@@ -1,25 +1,38 @@
 /**
  * A user's path through a real edit on SwiftShader with the tiny CLIP and the "Tiny (test)" quality level: the model
- * downloads (progress) and is cached, previews evolve, pause / resume / stop work, downloads are real PNGs, a session
- * re-opens, a reload loads the model from the cache without a request, and a lost GPU device is replaced and the
- * edit continues from its checkpoint.
+ * downloads (progress) and is cached, previews evolve, time estimates appear, pause / resume / stop work, downloads
+ * are real PNGs at the photo's resolution, a session re-opens and trains to the end, a reload loads the model from
+ * the cache without a request; a lost GPU device is replaced and the edit continues from its checkpoint, and running
+ * out of GPU memory explains itself and keeps the edit.
  *
  * Every training step is slow on a software GPU (and the first one compiles all kernels), so the tests take as few
  * steps as they can and wait generously.
  */
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
+import sharp from 'sharp';
+import { runFlop } from '../src/app/estimates';
+import { visionConfigFromJson } from '../src/clip/visionWeights';
+import { resolveConfig, type AppQuality } from '../src/worker/qualityLevels';
 import {
   APP_URL,
+  canvasDifference,
   canvasFingerprint,
   channelValues,
   decodePng,
+  dropFile,
   foreignRequests,
+  imageFile,
   IMAGES_DIR,
+  MODELS_DIR,
   serveModels,
+  snapshotCanvas,
+  TINY_MODEL,
 } from './appHelpers';
 
 const STEP_TIMEOUT = 300_000;
+/** Steps of the user's edit: enough to pause, resume and stop on the way, few enough to finish in half a minute. */
+const STEPS = 10;
 
 test.describe.configure({ mode: 'serial' });
 
@@ -70,16 +83,45 @@ async function stepShown(page: Page): Promise<number> {
   return t ? Number(t) : 0;
 }
 
-async function startTinyEdit(page: Page, photo: string): Promise<void> {
-  await page.getByLabel('Choose a photo').setInputFiles(IMAGES_DIR + photo);
+/**
+ * A real photo at 128 px. The Tiny level renders downloads at the photo's own resolution; at 512 px each render takes
+ * ~20 s on SwiftShader, at 128 px about a second, and 128 px is still twice the 64 px working size.
+ */
+function smallPhoto(name: string): Promise<Buffer> {
+  return sharp(IMAGES_DIR + name)
+    .resize(128, 128)
+    .png()
+    .toBuffer();
+}
+
+/** Drops a photo, types the prompts, picks Tiny (and a number of steps) and starts. */
+async function startTinyEdit(page: Page, photo: Buffer, name: string, steps?: number): Promise<void> {
+  await dropFile(page, photo, name, 'image/png');
+  await expect(page.getByTestId('photo-name')).toHaveText(name);
   await page.getByRole('textbox', { name: /Edit layer/ }).fill('golden');
   await page.getByRole('textbox', { name: 'Full image' }).fill('golden dog');
   await page.getByRole('textbox', { name: 'Input photo' }).fill('dog');
   await page.getByRole('radio', { name: 'Tiny (test)' }).check();
+  if (steps !== undefined) {
+    const advanced = page.getByRole('region', { name: 'Advanced settings' });
+    await advanced.locator('summary').click();
+    await advanced.getByRole('spinbutton', { name: 'Steps', exact: true }).fill(String(steps));
+  }
   await page.getByRole('button', { name: 'Start', exact: true }).click();
 }
 
-test('a user edits a photo: download, live previews, pause, resume, stop, downloads, session, cache', async ({
+/** The time estimate each quality level shows, in seconds. */
+async function estimates(page: Page, levels: readonly AppQuality[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const level of levels) {
+    const el = page.getByTestId(`estimate-${level}`);
+    await expect(el).toHaveText(/^About .+ on this GPU\.$/);
+    out[level] = Number(await el.getAttribute('data-seconds'));
+  }
+  return out;
+}
+
+test('a user edits a photo: download, live previews, estimates, pause, resume, stop, downloads, session, done, cache', async ({
   page,
   context,
   baseURL,
@@ -98,7 +140,7 @@ test('a user edits a photo: download, live previews, pause, resume, stop, downlo
   const mark = (name: string) => (timings[name] = Math.round((Date.now() - t0) / 100) / 10);
 
   await page.goto(APP_URL);
-  await startTinyEdit(page, 'dog-on-bench.png');
+  await startTinyEdit(page, await smallPhoto('dog-on-bench.png'), 'dog-on-bench.png', STEPS);
   await expect(page.getByTestId('run-state')).toHaveText('Preparing');
 
   // The model downloads with byte progress, then is ready.
@@ -110,6 +152,10 @@ test('a user edits a photo: download, live previews, pause, resume, stop, downlo
   expect(texts[texts.length - 1]).toMatch(/^[\d.]+ MB of [\d.]+ MB \(100%\)/);
   expect(server.served.sort()).toEqual(
     ['config.json', 'onnx/text_model.onnx', 'onnx/vision_model.onnx', 'tokenizer.json', 'tokenizer_config.json'].sort(),
+  );
+  // The model panel says which vision tower it is (read from its config.json).
+  await expect(page.getByTestId('model-architecture')).toContainText(
+    'Vision tower: 2 blocks of width 32, 8 px patches, 56×56 px input.',
   );
 
   // Training: the untrained layer first, then a different one after a step.
@@ -123,7 +169,7 @@ test('a user edits a photo: download, live previews, pause, resume, stop, downlo
   mark('second preview');
   const second = await canvasFingerprint(page);
   expect(second.hash).not.toBe(first.hash);
-  await expect(page.getByTestId('progress-text')).toContainText(/Step \d+ of 40/);
+  await expect(page.getByTestId('progress-text')).toContainText(new RegExp(`Step \\d+ of ${STEPS}`));
   await expect(page.getByTestId('progress-text')).toContainText(/steps\/s|s\/step/);
   await expect(page.getByRole('img', { name: /^Loss chart: total loss/ })).toBeVisible();
   await shot('app-training');
@@ -151,6 +197,30 @@ test('a user edits a photo: download, live previews, pause, resume, stop, downlo
   await expect.poll(() => stepShown(page), { timeout: STEP_TIMEOUT }).toBeGreaterThan(pausedAt);
   mark('resumed and stepped');
 
+  // After the first steps every quality level has an estimate of its time on this device, priced for the loaded
+  // model: their ratios are those of the compute model for the tiny CLIP (every level runs the Steps set above).
+  const levels = ['tiny', 'preview', 'standard', 'reference'] as const;
+  await expect(page.getByTestId('estimate-reference')).toBeVisible({ timeout: STEP_TIMEOUT });
+  const shown = await estimates(page, levels);
+  const tinyClip = visionConfigFromJson(
+    JSON.parse(readFileSync(new URL(`${TINY_MODEL}/config.json`, MODELS_DIR), 'utf8')),
+  );
+  const flop = (level: AppQuality, clip = tinyClip) =>
+    runFlop(resolveConfig(level, { nEpochs: STEPS }), 128, 128, clip);
+  for (const level of levels) {
+    expect(shown[level], `${level} estimate`).toBeGreaterThan(0);
+    const expected = flop(level) / flop('tiny');
+    expect(Math.abs(shown[level] / shown.tiny / expected - 1), `${level} / tiny estimate`).toBeLessThan(1e-6);
+  }
+  expect(shown.preview).toBeLessThan(shown.standard);
+  expect(shown.standard).toBeLessThan(shown.reference);
+  // Priced as ViT-B/32 (the model the estimates used to assume), Reference would come out otherwise.
+  const asB32 =
+    runFlop(resolveConfig('reference', { nEpochs: STEPS }), 128, 128) /
+    runFlop(resolveConfig('tiny', { nEpochs: STEPS }), 128, 128);
+  expect(Math.abs(shown.reference / shown.tiny / asB32 - 1)).toBeGreaterThan(0.5);
+  mark('estimates');
+
   const duringTraining = await longTasks(page);
   console.log(`main-thread long tasks while training: ${JSON.stringify(duringTraining)}`);
   expect(Math.max(0, ...duringTraining), 'longest main-thread task while training (ms)').toBeLessThan(500);
@@ -175,7 +245,7 @@ test('a user edits a photo: download, live previews, pause, resume, stop, downlo
   await shot('app-before-after');
   await page.getByRole('button', { name: 'Fit' }).click();
 
-  // Downloads: composite and edit layer are real PNGs of the photo's size (tiny level: the working size).
+  // Downloads: composite and edit layer are real PNGs at the photo's full resolution (128 px; the working size is 64).
   const save = async (testId: string) => {
     const [download] = await Promise.all([
       page.waitForEvent('download', { timeout: 120_000 }),
@@ -188,15 +258,15 @@ test('a user edits a photo: download, live previews, pause, resume, stop, downlo
   const composite = await save('download-composite');
   expect(composite.name).toBe('text2live-composite.png');
   const cPng = decodePng(composite.bytes);
-  expect([cPng.width, cPng.height]).toEqual([64, 64]);
+  expect([cPng.width, cPng.height]).toEqual([128, 128]);
   const edit = await save('download-edit');
   expect(edit.name).toBe('text2live-edit-layer.png');
   const ePng = decodePng(edit.bytes);
-  expect([ePng.width, ePng.height]).toEqual([64, 64]);
+  expect([ePng.width, ePng.height]).toEqual([128, 128]);
   expect(ePng.channels).toBe(4);
   expect(channelValues(ePng, 3).size, 'the alpha of the edit layer is not constant').toBeGreaterThan(1);
   const alpha = await save('download-alpha');
-  expect(decodePng(alpha.bytes).width).toBe(64);
+  expect(decodePng(alpha.bytes).width).toBe(128);
   const session = await save('download-session');
   expect(session.name).toMatch(/\.safetensors$/);
   expect(session.bytes.length).toBeGreaterThan(64 * 64 * 4);
@@ -204,15 +274,37 @@ test('a user edits a photo: download, live previews, pause, resume, stop, downlo
 
   // Open the session again: same step, a preview, and training can continue.
   await page.getByLabel('Open a session file').setInputFiles(testInfo.outputPath(session.name));
-  await expect(page.getByTestId('notice').filter({ hasText: `Session opened at step ${stoppedAt} of 40` })).toBeVisible(
-    {
-      timeout: 120_000,
-    },
-  );
+  await expect(
+    page.getByTestId('notice').filter({ hasText: `Session opened at step ${stoppedAt} of ${STEPS}` }),
+  ).toBeVisible({ timeout: 120_000 });
   await expect(page.getByTestId('run-state')).toHaveText('Stopped', { timeout: STEP_TIMEOUT });
   await expect(canvas).toHaveAttribute('data-step', String(stoppedAt));
   await expect(page.getByRole('textbox', { name: /Edit layer/ })).toHaveValue('golden');
   mark('session reopened');
+
+  // Continue the reopened session to the end: Done, every step taken, the final render shown, downloads at full
+  // resolution.
+  await page.getByRole('button', { name: 'Continue training' }).click();
+  await expect(page.getByTestId('run-state')).toHaveText(/Training|Done/);
+  await expect(page.getByTestId('run-state')).toHaveText('Done', { timeout: STEP_TIMEOUT });
+  mark('done');
+  await expect(page.getByTestId('progress-text')).toContainText(`Step ${STEPS} of ${STEPS}`);
+  const bar = page.getByRole('progressbar', { name: 'Training progress' });
+  await expect(bar).toHaveAttribute('aria-valuetext', `Step ${STEPS} of ${STEPS}`);
+  expect(await bar.evaluate((el) => (el as HTMLProgressElement).position)).toBe(1);
+  await expect(page.getByTestId('notice').filter({ hasText: `Finished: ${STEPS} steps` })).toBeVisible();
+  await expect(canvas).toHaveAttribute('data-step', String(STEPS));
+  await expect(page.getByRole('button', { name: 'Continue training' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Start over' })).toBeEnabled();
+  for (const kind of ['composite', 'edit', 'alpha', 'greenscreen', 'session']) {
+    await expect(page.getByTestId(`download-${kind}`)).toBeEnabled();
+  }
+  await shot('app-done');
+  const final = await save('download-composite');
+  const fPng = decodePng(final.bytes);
+  expect([fPng.width, fPng.height]).toEqual([128, 128]);
+  expect(final.bytes.equals(composite.bytes), 'the final composite differs from the one at the stop').toBe(false);
+  mark('final download');
 
   // Nothing but the app and the model files went over the network, and the CSP blocked nothing.
   expect(foreignRequests(server, baseURL!)).toEqual([]);
@@ -237,7 +329,7 @@ test('a user edits a photo: download, live previews, pause, resume, stop, downlo
   console.log('app-edit timings (s):', JSON.stringify(timings));
 });
 
-test('a lost GPU device is replaced and the edit continues from its checkpoint', async ({
+test('GPU failures: a lost device is replaced and the edit continues; running out of memory keeps the edit', async ({
   page,
   context,
 }, testInfo) => {
@@ -245,7 +337,7 @@ test('a lost GPU device is replaced and the edit continues from its checkpoint',
   await serveModels(context);
   const t0 = Date.now();
   await page.goto(APP_URL);
-  await startTinyEdit(page, 'woman-on-bench.png');
+  await startTinyEdit(page, imageFile('woman-on-bench.png'), 'woman-on-bench.png');
   await expect(page.getByTestId('run-state')).toHaveText('Training', { timeout: 180_000 });
   await expect.poll(() => stepShown(page), { timeout: STEP_TIMEOUT }).toBeGreaterThanOrEqual(1);
   const before = await stepShown(page);
@@ -263,5 +355,81 @@ test('a lost GPU device is replaced and the edit continues from its checkpoint',
   await screenshot(page, testInfo.outputPath('app-recovered.png'));
   await page.getByRole('button', { name: 'Stop' }).click();
   await expect(page.getByTestId('run-state')).toHaveText('Stopped', { timeout: STEP_TIMEOUT });
-  console.log(`device-loss test: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const lossDone = Date.now();
+
+  // Out of GPU memory. The test hook gives the worker's device a memory limit that its real out-of-memory error
+  // enforces: the Tiny edit of this photo uses about 13 MiB, while one activation of the Preview level's generator
+  // (256², 128 channels) alone is 32 MiB.
+  const stoppedAt = await stepShown(page);
+  await snapshotCanvas(page, 'stopped');
+  const chart = page.getByRole('img', { name: /^Loss chart: total loss/ });
+  const chartBefore = await chart.getAttribute('aria-label');
+  await page.getByLabel('Simulated GPU memory (MiB)').fill('24');
+  await expect(page.getByTestId('memory-limit')).toContainText('Limit 24.0 MiB');
+  await page.getByRole('radio', { name: 'Preview' }).check();
+  await page.getByRole('button', { name: 'Start over' }).click();
+  const error = page.getByTestId('run-error');
+  await expect(error).toHaveAttribute('data-kind', 'out-of-memory', { timeout: STEP_TIMEOUT });
+  await expect(error).toContainText('The GPU ran out of memory');
+  await expect(error).toContainText(
+    'The Preview quality level needs more GPU memory than this device has for this 512×512 px photo. ' +
+      'Choose a lower quality level (a smaller working size) or a smaller photo, then start again.',
+  );
+  await expect(error).toContainText('Your photo, prompts, model and previous edit are kept.');
+  await expect(
+    page.getByTestId('notice').filter({ hasText: `Your previous edit is back at step ${stoppedAt} of 40` }),
+  ).toBeVisible({ timeout: STEP_TIMEOUT });
+  await screenshot(page, testInfo.outputPath('app-out-of-memory.png'));
+  // Nothing else is lost: photo, prompts, model, the edit (state, step, preview, loss history, downloads).
+  await expect(page.getByTestId('photo-name')).toHaveText('woman-on-bench.png');
+  await expect(page.getByRole('textbox', { name: /Edit layer/ })).toHaveValue('golden');
+  await expect(page.getByRole('textbox', { name: 'Full image' })).toHaveValue('golden dog');
+  await expect(page.getByTestId('model-state')).toHaveAttribute('data-state', 'ready');
+  await expect(page.getByTestId('run-state')).toHaveText('Stopped');
+  await expect(page.getByTestId('progress-text')).toContainText(`Step ${stoppedAt} of 40`);
+  await expect(page.getByTestId('result-canvas')).toHaveAttribute('data-step', String(stoppedAt));
+  // The same preview, rendered again on the new device (a float rounding may differ by one level).
+  const sameAsStopped = async () => {
+    const d = await canvasDifference(page, 'stopped');
+    expect(d, 'the canvas has its size').not.toBeNull();
+    expect(d!.max, 'largest channel difference from the preview at the stop').toBeLessThanOrEqual(2);
+    expect(d!.mean, 'mean channel difference from the preview at the stop').toBeLessThan(0.05);
+  };
+  await sameAsStopped();
+  await expect(chart).toHaveAttribute('aria-label', chartBefore!);
+  await expect(page.getByRole('button', { name: 'Continue training' })).toBeEnabled();
+  const [session] = await Promise.all([
+    page.waitForEvent('download', { timeout: 120_000 }),
+    page.getByTestId('download-session').click(),
+  ]);
+  const sessionPath = testInfo.outputPath(session.suggestedFilename());
+  await session.saveAs(sessionPath);
+  expect(readFileSync(sessionPath).length).toBeGreaterThan(64 * 64 * 4);
+  // The full-resolution render (512², its activations ~19 MB each) does not fit either: the download comes at the
+  // working size, and says so.
+  const [small] = await Promise.all([
+    page.waitForEvent('download', { timeout: STEP_TIMEOUT }),
+    page.getByTestId('download-composite').click(),
+  ]);
+  const smallPath = testInfo.outputPath('composite-after-out-of-memory.png');
+  await small.saveAs(smallPath);
+  const smallPng = decodePng(readFileSync(smallPath));
+  expect([smallPng.width, smallPng.height]).toEqual([64, 64]);
+  await expect(error).toHaveAttribute('data-kind', 'out-of-memory');
+  await expect(error).toContainText('the file is saved at the working size instead');
+  await expect(page.getByTestId('notice').filter({ hasText: 'saved at the working size' })).toBeVisible();
+  await expect(page.getByTestId('run-state')).toHaveText('Stopped');
+  await sameAsStopped();
+
+  // What the message suggests works: a new run at the Tiny level starts under the same limit.
+  await page.getByRole('radio', { name: 'Tiny (test)' }).check();
+  await page.getByRole('button', { name: 'Start over' }).click();
+  await expect(page.getByTestId('run-state')).toHaveText('Training', { timeout: STEP_TIMEOUT });
+  await expect(page.getByTestId('result-canvas')).toHaveAttribute('data-step', '0', { timeout: STEP_TIMEOUT });
+  await expect(error).toHaveCount(0);
+  await expect(page.getByTestId('progress-text')).toContainText('Step 0 of 40');
+  console.log(
+    `GPU failures test: device loss ${((lossDone - t0) / 1000).toFixed(1)} s, ` +
+      `out of memory ${((Date.now() - lossDone) / 1000).toFixed(1)} s`,
+  );
 });

@@ -105,6 +105,36 @@ export async function canvasFingerprint(page: Page): Promise<{ hash: string; ste
   });
 }
 
+/** Keeps what the result canvas shows now under `key`, to compare with later (`canvasDifference`). */
+export async function snapshotCanvas(page: Page, key: string): Promise<void> {
+  await page.evaluate((key) => {
+    const c = document.querySelector<HTMLCanvasElement>('[data-testid="result-canvas"]')!;
+    const w = window as unknown as { __canvas?: Record<string, ImageData> };
+    (w.__canvas ??= {})[key] = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
+  }, key);
+}
+
+/**
+ * How far the result canvas is now from the snapshot `key`: the largest and the mean per-channel difference (0–255),
+ * or null when its size changed.
+ */
+export async function canvasDifference(page: Page, key: string): Promise<{ max: number; mean: number } | null> {
+  return page.evaluate((key) => {
+    const c = document.querySelector<HTMLCanvasElement>('[data-testid="result-canvas"]')!;
+    const then = (window as unknown as { __canvas: Record<string, ImageData> }).__canvas[key];
+    const now = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
+    if (now.width !== then.width || now.height !== then.height) return null;
+    let max = 0;
+    let sum = 0;
+    for (let i = 0; i < now.data.length; i++) {
+      const d = Math.abs(now.data[i] - then.data[i]);
+      max = Math.max(max, d);
+      sum += d;
+    }
+    return { max, mean: sum / now.data.length };
+  }, key);
+}
+
 export interface DecodedPng {
   width: number;
   height: number;

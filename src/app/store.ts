@@ -9,11 +9,12 @@ import { MODEL_CACHE_NAME, ModelManager, type LoadedFrom } from '../clip/modelMa
 import { ConfigError, type EditConfig } from '../edit/config';
 import type { LossTerms, RenderKind } from '../edit/jobTypes';
 import { getPreset } from '../edit/presets';
-import { estimateFlops, type QualitySettings } from '../edit/quality';
+import type { ClipCostConfig } from '../edit/quality';
 import type { AdapterSummary } from '../gpu/device';
 import type { AppQuality, EditEvent, ErrorKind, ExportKind, PickedModelFile } from '../worker/protocol';
 import { resolveConfig } from '../worker/qualityLevels';
 import { EditClient } from './editClient';
+import { measuredFlopsPerSecond } from './estimates';
 import { decodeImageFile, ImageInputError, pixelsToBitmap, type InputImage } from './imageInput';
 
 export type RunState = 'idle' | 'loading' | 'running' | 'paused' | 'stopped' | 'done' | 'error';
@@ -88,6 +89,8 @@ export interface ModelInfo {
   /** The last load came entirely from the browser's cache. */
   fromCache: boolean;
   error: AppError | null;
+  /** The loaded model's vision tower (from its config.json): what time estimates price. */
+  vision: ClipCostConfig | null;
 }
 
 export interface RunInfo {
@@ -104,8 +107,18 @@ export interface RunInfo {
   quality: AppQuality | null;
   config: EditConfig | null;
   fullResolutionExport: boolean;
-  /** Measured sustained FLOP/s of this device on this edit (for time estimates), after a few steps. */
+  /**
+   * Measured sustained FLOP/s of this device on an edit with the loaded model (for time estimates), after a few
+   * steps; kept from the last run until the next one measures again.
+   */
   flopsPerSecond: number | null;
+}
+
+/** The simulated GPU memory limit of `?debug=1` and the device's use, as the worker last reported them. */
+export interface DebugMemory {
+  limitBytes: number | null;
+  usedBytes: number;
+  peakBytes: number;
 }
 
 export interface Notice {
@@ -134,6 +147,7 @@ export interface AppState {
   notices: Notice[];
   exporting: ExportKind[];
   lastExport: { kind: ExportKind; filename: string; width?: number; height?: number; bytes: number } | null;
+  debugMemory: DebugMemory | null;
 
   setInputFile(file: File): Promise<void>;
   setPrompt(key: keyof Prompts, value: string): void;
@@ -154,6 +168,8 @@ export interface AppState {
   exportResult(kind: ExportKind): void;
   openSession(file: File): Promise<void>;
   simulateDeviceLoss(): void;
+  /** Test hook: the GPU runs out of memory past `bytes` (null: no limit). */
+  simulateMemoryLimit(bytes: number | null): void;
   setView(view: ViewKind): void;
   dismissNotice(id: number): void;
   dismissError(): void;
@@ -179,6 +195,8 @@ const initialRun: RunInfo = {
 
 let client: EditClient | null = null;
 let noticeId = 0;
+/** The loss history before a new run or session cleared it: back when the worker keeps the previous edit. */
+let lossesBefore: LossPoint[] = [];
 
 /** The worker client (created on first use). Tests and the app share this one. */
 export function getClient(): EditClient {
@@ -211,19 +229,6 @@ function formSettings(s: Pick<AppState, 'prompts' | 'seed' | 'advanced'>): Parti
 function closePreview(p: Preview | null): void {
   if (!p) return;
   for (const b of Object.values(p.images)) b.close();
-}
-
-/** Average FLOP per step of a configuration at a photo size (spec §E model). */
-export function flopPerStep(config: EditConfig, width: number, height: number): number {
-  const q: QualitySettings = {
-    name: 'preview',
-    label: 'custom',
-    description: '',
-    size: config.resizeInput,
-    steps: config.nEpochs,
-    views: config.nAug,
-  };
-  return estimateFlops(q, width, height, { config }).total / config.nEpochs;
 }
 
 function download(blob: Blob, filename: string): void {
@@ -264,6 +269,7 @@ export const useApp = create<AppState>()((set, get) => {
       source: null,
       fromCache: false,
       error: null,
+      vision: null,
     },
     run: initialRun,
     losses: [],
@@ -273,6 +279,7 @@ export const useApp = create<AppState>()((set, get) => {
     notices: [],
     exporting: [],
     lastExport: null,
+    debugMemory: null,
 
     async setInputFile(file) {
       try {
@@ -439,7 +446,15 @@ export const useApp = create<AppState>()((set, get) => {
         });
         return;
       }
-      set({ error: null, run: { ...initialRun, state: 'loading', activity: 'Loading the CLIP model…' } });
+      set({
+        error: null,
+        run: {
+          ...initialRun,
+          state: 'loading',
+          activity: 'Loading the CLIP model…',
+          flopsPerSecond: s.run.flopsPerSecond,
+        },
+      });
       const ok = await get().loadModel();
       if (!ok) {
         set((st) => ({ run: { ...st.run, state: 'error', activity: null } }));
@@ -449,6 +464,7 @@ export const useApp = create<AppState>()((set, get) => {
       if (!input) return;
       // A copy of the bitmap goes to the worker, which reads its pixels there.
       const image = await createImageBitmap(input.bitmap);
+      lossesBefore = get().losses;
       set((st) => ({ losses: [], run: { ...st.run, activity: 'Setting up the edit…' } }));
       getClient().send({ type: 'start', image, config, quality: s.quality });
     },
@@ -490,6 +506,7 @@ export const useApp = create<AppState>()((set, get) => {
         return;
       }
       const input = get().input;
+      lossesBefore = get().losses;
       set((st) => ({ losses: [], run: { ...st.run, activity: 'Opening the session…' } }));
       const image = input ? await createImageBitmap(input.bitmap) : undefined;
       getClient().send({ type: 'openSession', bytes, image });
@@ -497,6 +514,10 @@ export const useApp = create<AppState>()((set, get) => {
 
     simulateDeviceLoss() {
       getClient().send({ type: 'simulateDeviceLoss' });
+    },
+
+    simulateMemoryLimit(bytes) {
+      getClient().send({ type: 'simulateMemoryLimit', bytes });
     },
 
     setView(view) {
@@ -543,7 +564,7 @@ export function handleEvent(ev: EditEvent): void {
       return;
     case 'modelReady':
       set((s) => ({
-        model: { ...s.model, state: 'ready', fromCache: ev.cached, percent: 100, error: null },
+        model: { ...s.model, state: 'ready', fromCache: ev.cached, percent: 100, error: null, vision: ev.vision },
         run: s.run.state === 'loading' ? { ...s.run, activity: 'Model ready.' } : s.run,
       }));
       return;
@@ -571,7 +592,8 @@ export function handleEvent(ev: EditEvent): void {
       set((s) => {
         let flops = s.run.flopsPerSecond;
         if (r.step >= 3 && ev.stepsPerSecond > 0 && s.run.config && s.input) {
-          flops = flopPerStep(s.run.config, s.input.width, s.input.height) * ev.stepsPerSecond;
+          const clip = s.model.vision ?? undefined;
+          flops = measuredFlopsPerSecond(s.run.config, s.input.width, s.input.height, ev.stepsPerSecond, clip);
         }
         return {
           losses: [...s.losses.filter((p) => p.step < r.step), { step: r.step, ...r.losses }],
@@ -626,6 +648,21 @@ export function handleEvent(ev: EditEvent): void {
         `Recovered on a new GPU device at step ${ev.step}` +
           (ev.lostSteps > 0 ? ` (${ev.lostSteps} step${ev.lostSteps === 1 ? '' : 's'} redone).` : '.'),
       );
+      return;
+    case 'kept':
+      set((s) => ({
+        run: { ...s.run, state: ev.step >= ev.totalSteps ? 'done' : 'stopped', activity: null, step: ev.step },
+        // The worker keeps no loss history: the page's own record of that edit comes back.
+        losses: ev.previous ? lossesBefore : s.losses.filter((p) => p.step <= ev.step),
+      }));
+      addNotice(
+        'info',
+        `${ev.previous ? 'Your previous edit is back' : 'Your edit is kept'} at step ${ev.step} of ${ev.totalSteps}: ` +
+          'its preview and downloads are as they were.',
+      );
+      return;
+    case 'memoryLimit':
+      set({ debugMemory: { limitBytes: ev.limitBytes, usedBytes: ev.usedBytes, peakBytes: ev.peakBytes } });
       return;
     case 'sessionOpened': {
       const cfg = ev.config;

@@ -4,12 +4,13 @@
  * FLOP model per optimizer step (1 MAC = 2 FLOP):
  * - generator: forward + backward = 3 × forward, at the mean crop area (E[s²]·E[c²] = 1.0133 × 0.8575 ≈ 0.869 of
  *   the working image for the default scale/cover ranges; computed from the config);
- * - CLIP ViT-B/32 on views of size Resize(224, max 320)(mean crop): composite, direction (output side) and
- *   screen terms, each `views × (fwd + bwd)` = 2 forwards per view; plus the direction term's input side,
- *   `views` forwards without backward;
- * - structure: 11 blocks without head at Resize(224, max 380): input fwd + output fwd + output bwd;
- * - bootstrap (when enabled, while step < bootstrapEpoch): a relevancy forward at 224² + a short backward
- *   (≈ 1.5 GFLOP), text feature cached;
+ * - the CLIP vision tower (ViT-B/32 unless `options.clip` gives the loaded model's config) on views of size
+ *   Resize(224, max 320)(mean crop): composite, direction (output side) and screen terms, each
+ *   `views × (fwd + bwd)` = 2 forwards per view; plus the direction term's input side, `views` forwards without
+ *   backward. For a model of another native size S the sizes scale by S/224, as the losses do;
+ * - structure: all blocks but the last, without head, at Resize(224, max 380): input fwd + output fwd + output bwd;
+ * - bootstrap (when enabled, while step < bootstrapEpoch): a relevancy forward at the model's size (224²) + a
+ *   short backward (≈ 1.5 GFLOP for ViT-B/32, scaled with the forward for other models), text feature cached;
  * - full-image steps (every `sourceImageEvery` steps, from step 0): a second item at the full working size with
  *   its own generator and CLIP costs.
  * Not counted (< 1 GFLOP per step, spec §E): augmentations, resizes, compositing, the optimizer; the text tower
@@ -19,6 +20,7 @@
  * 512×768 line (1.83 TFLOP/step, 1.86 PFLOP) uses the mean crop; `cropAreaFraction: 1` reproduces the former, the
  * default (mean crop) the latter and gives ≈ 1.40 TFLOP/step at 512².
  */
+import type { VisionConfig } from '../clip/visionWeights';
 import { generatorMacs, type SkipGeneratorConfig } from '../nn/skip';
 import { DEFAULT_EDIT_CONFIG, bootstrapEnabled, type EditConfig } from './config';
 import { resizeShortSideDims } from './image';
@@ -98,25 +100,56 @@ export function applyQuality(config: EditConfig, level: QualityLevel | QualitySe
 // Compute model
 // ---------------------------------------------------------------------------------------------------------------
 
-const VIT_WIDTH = 768;
-const VIT_MLP = 3072;
-const VIT_PATCH = 32;
-const VIT_BLOCKS = 12;
-const VIT_EMBED = 512;
+/**
+ * What the cost of a CLIP vision tower depends on: the keys of its `vision_config` as the tower reads them
+ * (`visionConfigFromJson`), so an estimate prices the model that is actually loaded.
+ */
+export type ClipCostConfig = Pick<
+  VisionConfig,
+  'hiddenSize' | 'intermediateSize' | 'numHiddenLayers' | 'patchSize' | 'imageSize' | 'numChannels' | 'projectionDim'
+>;
+
+/** CLIP ViT-B/32 (openai/clip-vit-base-patch32), the app's default model and spec §E's reference. */
+export const CLIP_VIT_B32: Readonly<ClipCostConfig> = Object.freeze({
+  hiddenSize: 768,
+  intermediateSize: 3072,
+  numHiddenLayers: 12,
+  patchSize: 32,
+  imageSize: 224,
+  numChannels: 3,
+  projectionDim: 512,
+});
 
 /**
- * MACs of one CLIP ViT-B/32 vision forward at h×w (spec §E): per block and token the linear layers
- * (3·768² + 768² + 2·768·3072), attention 2·N²·768 per block, the patch embedding, and (with the head) the
- * 768→512 projection. `blocks = 11, head = false` is the structure path.
+ * MACs of one CLIP ViT vision forward at h×w (spec §E, for ViT-B/32 by default): per block and token the linear
+ * layers (4·D² + 2·D·MLP), attention 2·N²·D per block, the patch embedding, and (with the head) the D→projection
+ * matrix. `blocks` defaults to all of the model's blocks; `blocks = layers − 1, head = false` is the structure path.
  */
-export function clipVitMacs(h: number, w: number, blocks = VIT_BLOCKS, head = true): number {
-  const patches = Math.floor(h / VIT_PATCH) * Math.floor(w / VIT_PATCH);
+export function clipVitMacs(
+  h: number,
+  w: number,
+  blocks?: number,
+  head = true,
+  model: ClipCostConfig = CLIP_VIT_B32,
+): number {
+  const { hiddenSize: d, intermediateSize: mlp, patchSize: p } = model;
+  const patches = Math.floor(h / p) * Math.floor(w / p);
   const n = patches + 1;
-  const linear = 4 * VIT_WIDTH * VIT_WIDTH + 2 * VIT_WIDTH * VIT_MLP;
-  let macs = blocks * (n * linear + 2 * n * n * VIT_WIDTH);
-  macs += patches * 3 * VIT_PATCH * VIT_PATCH * VIT_WIDTH;
-  if (head) macs += VIT_WIDTH * VIT_EMBED;
+  const linear = 4 * d * d + 2 * d * mlp;
+  let macs = (blocks ?? model.numHiddenLayers) * (n * linear + 2 * n * n * d);
+  macs += patches * model.numChannels * p * p * d;
+  if (head) macs += d * model.projectionDim;
   return macs;
+}
+
+/**
+ * CLIP-side input sizes for a model of native size S: the reference's Resize(224, max 320) views, Resize(224,
+ * max 380) structure input and 224² relevancy input scale by S/224 (the same rule as `clipViewSizes` of the losses,
+ * restated here so this file, which the page loads, does not pull in the GPU loss code).
+ */
+export function clipInputSizes(imageSize: number): { view: number; viewMax: number; structureMax: number } {
+  const scale = imageSize / 224;
+  return { view: imageSize, viewMax: Math.round(320 * scale), structureMax: Math.round(380 * scale) };
 }
 
 /** torchvision `Resize(size, max_size)` output (h, w) for an h×w input (spec §A.6.2). */
@@ -143,8 +176,15 @@ export function meanCropAreaFraction(config: Pick<EditConfig, 'scaleMin' | 'scal
   return m2(config.scaleMin, config.scaleMax) * m2(config.cropsMinCover, 1);
 }
 
-/** Bootstrap cost per item: relevancy image forward at 224² + the short backward (text feature cached). */
-const BOOTSTRAP_BACKWARD_FLOP = 1.5e9;
+/** The bootstrap's short backward for ViT-B/32 at 224² (text feature cached); other models scale with the forward. */
+const BOOTSTRAP_BACKWARD_FLOP_B32 = 1.5e9;
+
+/** Bootstrap cost per item: a relevancy image forward at the model's size + the short backward. */
+function bootstrapFlops(model: ClipCostConfig): number {
+  const s = model.imageSize;
+  const forward = clipVitMacs(s, s, undefined, true, model);
+  return 2 * forward + (BOOTSTRAP_BACKWARD_FLOP_B32 * forward) / clipVitMacs(224, 224);
+}
 
 export interface ItemFlops {
   generator: number;
@@ -185,6 +225,8 @@ export interface EstimateOptions {
   config?: EditConfig;
   /** Crop area / image area for the generator; default: the mean of the config's ranges (≈ 0.869). */
   cropAreaFraction?: number;
+  /** The CLIP vision tower the edit runs with (its config.json); default ViT-B/32. */
+  clip?: ClipCostConfig;
 }
 
 function skipConfig(cfg: EditConfig): SkipGeneratorConfig {
@@ -197,24 +239,25 @@ function itemFlops(
   fullW: number,
   fullH: number,
   areaFraction: number,
-  withBootstrap: boolean,
+  clip: ClipCostConfig,
 ): ItemFlops {
   const side = Math.sqrt(areaFraction);
   const image = { width: Math.max(1, Math.round(fullW * side)), height: Math.max(1, Math.round(fullH * side)) };
   const generator = 3 * 2 * generatorMacs(skipConfig(cfg), fullH, fullW) * areaFraction;
-  const view = resizeMaxSizeDims(image.height, image.width, 224, 320);
-  const perView = 2 * clipVitMacs(view.height, view.width);
+  const sizes = clipInputSizes(clip.imageSize);
+  const view = resizeMaxSizeDims(image.height, image.width, sizes.view, sizes.viewMax);
+  const perView = 2 * clipVitMacs(view.height, view.width, undefined, true, clip);
   // composite, direction-out, screen: fwd + bwd per view; direction-in: fwd only.
-  const clip = views * (3 * 2 + 1) * perView;
-  const structureView = resizeMaxSizeDims(image.height, image.width, 224, 380);
-  const structure = 3 * 2 * clipVitMacs(structureView.height, structureView.width, VIT_BLOCKS - 1, false);
-  const bootstrap = withBootstrap ? 2 * clipVitMacs(224, 224) + BOOTSTRAP_BACKWARD_FLOP : 0;
+  const clipFlops = views * (3 * 2 + 1) * perView;
+  const structureView = resizeMaxSizeDims(image.height, image.width, sizes.view, sizes.structureMax);
+  const structure =
+    3 * 2 * clipVitMacs(structureView.height, structureView.width, clip.numHiddenLayers - 1, false, clip);
   return {
     generator,
-    clip,
+    clip: clipFlops,
     structure,
-    bootstrap,
-    total: generator + clip + structure + bootstrap,
+    bootstrap: 0,
+    total: generator + clipFlops + structure,
     image,
     view,
     structureView,
@@ -238,13 +281,14 @@ export function estimateFlops(
   const dims = resizeShortSideDims(width, height, cfg.resizeInput);
   const area = options.cropAreaFraction ?? meanCropAreaFraction(cfg);
   const boot = bootstrapEnabled(cfg);
-  const perStep = itemFlops(cfg, q.views, dims.width, dims.height, area, false);
-  const fullImageItem = itemFlops(cfg, q.views, dims.width, dims.height, 1, false);
+  const clip = options.clip ?? CLIP_VIT_B32;
+  const perStep = itemFlops(cfg, q.views, dims.width, dims.height, area, clip);
+  const fullImageItem = itemFlops(cfg, q.views, dims.width, dims.height, 1, clip);
   const steps = cfg.nEpochs;
   const fullImageSteps = Math.floor((steps - 1) / cfg.sourceImageEvery) + 1;
   const bootstrapSteps = boot ? Math.min(steps, cfg.bootstrapEpoch) : 0;
   const bootstrapFull = boot ? Math.floor((bootstrapSteps - 1) / cfg.sourceImageEvery) + 1 : 0;
-  const bootItem = boot ? 2 * clipVitMacs(224, 224) + BOOTSTRAP_BACKWARD_FLOP : 0;
+  const bootItem = boot ? bootstrapFlops(clip) : 0;
   const total =
     steps * perStep.total + fullImageSteps * fullImageItem.total + (bootstrapSteps + bootstrapFull) * bootItem;
   if (boot) {

@@ -8,8 +8,10 @@
  * - Checkpoints: the session (settings + generator + optimizer state) is kept in memory every few steps and
  *   whenever training pauses or stops. A lost device (driver reset, `simulateDeviceLoss`) is replaced by a new one
  *   and the job continues from the last checkpoint; the model stays loaded (the vision weights are kept on the CPU).
- * - Out of GPU memory: an `error` event that suggests a smaller quality level; the model, photo and last preview
- *   stay.
+ * - Out of GPU memory: an `error` event that suggests a lower quality level (a smaller working size). The device is
+ *   replaced, because its buffer pool may now hold buffers the device refused, and the edit the user had is kept:
+ *   the previous one when a new run or session failed before making progress, else the current one from its last
+ *   checkpoint (`kept`). The model, photo and prompts stay.
  * - Downloads: PNGs encoded here with OffscreenCanvas.convertToBlob, so the page never blocks.
  */
 /// <reference lib="webworker" />
@@ -33,6 +35,7 @@ import { RENDER_KINDS, type EditRenders, type RenderKind, type RgbaImage } from 
 import { acquireDevice, NoWebGpuError, type GpuContext } from '../gpu/device';
 import { Engine } from '../gpu/engine';
 import { DeviceLostError, GpuOutOfMemoryError } from '../gpu/errors';
+import { DeviceMemoryLimit } from './memoryLimit';
 import {
   exportFilename,
   imagePixels,
@@ -109,6 +112,7 @@ interface LoadedModel {
   key: string;
   modelId: string;
   precision: Precision;
+  /** Includes the architecture (`visionWeights.config`) the page prices its time estimates with. */
   visionWeights: VisionWeights;
   text: ClipTextEncoder;
   cached: boolean;
@@ -126,6 +130,14 @@ interface JobInput {
   quality: AppQuality;
 }
 
+/** An edit that can be brought back after running out of memory: its checkpoint and its photo. */
+interface KeptEdit {
+  checkpoint: Checkpoint;
+  input: JobInput;
+  /** It is the edit from before the failed command (the page restores its own record of it). */
+  previous: boolean;
+}
+
 class EditWorker {
   private debug = false;
   private ctx: GpuContext | null = null;
@@ -139,6 +151,13 @@ class EditWorker {
   private job: EditJob | null = null;
   private input: JobInput | null = null;
   private checkpoint: Checkpoint | null = null;
+  /** The edit before the current run, until that run has a checkpoint of its own past step 0. */
+  private fallback: Omit<KeptEdit, 'previous'> | null = null;
+  /** Bringing an edit back after running out of memory; commands that use the job wait for it. */
+  private keeping: Promise<void> | null = null;
+  /** Test hook: the simulated memory limit, applied to every device this worker opens (`?debug=1` only). */
+  private memoryLimitBytes: number | null = null;
+  private memory: DeviceMemoryLimit | null = null;
   private readonly gpu = new Serial();
 
   // Run state
@@ -157,6 +176,9 @@ class EditWorker {
   private elapsedBefore = 0;
 
   async handle(cmd: EditCommand): Promise<void> {
+    if (this.keeping && !['pause', 'stop', 'simulateDeviceLoss', 'simulateMemoryLimit'].includes(cmd.type)) {
+      await this.keeping;
+    }
     switch (cmd.type) {
       case 'init':
         await this.init(cmd);
@@ -188,6 +210,17 @@ class EditWorker {
         }
         this.ctx?.device.destroy();
         return;
+      case 'simulateMemoryLimit':
+        if (!this.debug) {
+          fail('internal', 'simulateMemoryLimit is a test hook; open the page with ?debug=1 to use it.', {
+            command: cmd.type,
+          });
+          return;
+        }
+        this.memoryLimitBytes = cmd.bytes;
+        this.memory?.setLimit(cmd.bytes);
+        this.postMemoryLimit();
+        return;
       case 'clearModelCache':
         await new ModelManager({
           sources: [{ type: 'self-hosted', baseUrl: cmd.baseUrl }, { type: 'hub' }],
@@ -205,6 +238,8 @@ class EditWorker {
     const ctx = await acquireDevice(navigator.gpu);
     this.ctx = ctx;
     this.lost = null;
+    // Before the engine exists, so that every buffer it allocates is counted.
+    this.memory = this.debug ? new DeviceMemoryLimit(ctx.device, this.memoryLimitBytes) : null;
     this.engine = new Engine(ctx);
     this.tower = null;
     void ctx.lost.then((e) => {
@@ -261,24 +296,12 @@ class EditWorker {
     const picked = cmd.pickedFiles?.length ? cmd.pickedFiles : null;
     const key = JSON.stringify([cmd.modelId, cmd.precision, cmd.baseUrl, picked?.map((f) => [f.path, f.file.size])]);
     if (this.model?.key === key) {
-      post({
-        type: 'modelReady',
-        cached: this.model.cached,
-        modelId: this.model.modelId,
-        precision: this.model.precision,
-        sources: this.model.sources,
-      });
+      postModelReady(this.model);
       return;
     }
     if (this.modelLoading) await this.modelLoading;
     if (this.model?.key === key) {
-      post({
-        type: 'modelReady',
-        cached: this.model.cached,
-        modelId: this.model.modelId,
-        precision: this.model.precision,
-        sources: this.model.sources,
-      });
+      postModelReady(this.model);
       return;
     }
     this.modelLoading = this.loadModel(cmd, key, picked);
@@ -362,13 +385,7 @@ class EditWorker {
       this.model = model;
       this.tower = null;
       if (old) void old.text.dispose();
-      post({
-        type: 'modelReady',
-        cached: model.cached,
-        modelId: model.modelId,
-        precision: model.precision,
-        sources: sourcesUsed,
-      });
+      postModelReady(model);
       return model;
     } catch (e) {
       fail('model', `The model files loaded but could not be used: ${message(e)}`, {
@@ -409,6 +426,9 @@ class EditWorker {
       fail('image', 'The photo has no pixels.', { command: 'start' });
       return;
     }
+    // The edit so far stays on the CPU (its checkpoint) until the new run has progress of its own: running out of
+    // memory brings it back.
+    this.fallback = this.checkpoint && this.input ? { checkpoint: this.checkpoint, input: this.input } : null;
     this.disposeJob();
     this.input = { image, quality: cmd.quality };
     this.checkpoint = null;
@@ -435,7 +455,7 @@ class EditWorker {
       this.announceStart(true);
       await this.gpu.run(() => this.watchLoss(this.renderPreview()));
     } catch (e) {
-      const lost = isDeviceLoss(e) || (await this.lostWithin(LOSS_GRACE_MS));
+      const lost = !(e instanceof GpuOutOfMemoryError) && (isDeviceLoss(e) || (await this.lostWithin(LOSS_GRACE_MS)));
       if (!(lost && this.job && this.checkpoint)) {
         this.starting = false;
         this.disposeJob();
@@ -500,6 +520,7 @@ class EditWorker {
     this.lastPreviewAt = 0;
     this.trainMsSincePreview = 0;
     let outcome: 'done' | 'stopped' | 'failed' = 'done';
+    let failure: unknown = null;
     while (this.job && this.job.stepsDone < this.job.totalSteps) {
       if (this.lost) {
         if (!(await this.recover())) {
@@ -520,17 +541,20 @@ class EditWorker {
         await this.oneStep();
       } catch (e) {
         // A destroyed device fails pending reads (mapAsync AbortError) before `device.lost` resolves.
-        if (isDeviceLoss(e) || (await this.lostWithin(LOSS_GRACE_MS))) {
+        const oom = e instanceof GpuOutOfMemoryError;
+        if (!oom && (isDeviceLoss(e) || (await this.lostWithin(LOSS_GRACE_MS)))) {
           this.lost ??= e instanceof DeviceLostError ? e : new DeviceLostError(message(e));
           continue;
         }
-        await this.jobError(e, 'start');
+        failure = e;
         outcome = 'failed';
         break;
       }
     }
     this.elapsedBefore += (performance.now() - this.runStartedAt) / 1000;
     this.running = false;
+    // Reported once the loop is over, so that the edit kept after running out of memory can be used at once.
+    if (failure !== null) await this.jobError(failure, 'start');
     if (outcome === 'failed' || !this.job) return;
     const step = this.job.stepsDone;
     try {
@@ -607,6 +631,7 @@ class EditWorker {
     if (this.checkpoint && this.checkpoint.step === job.stepsDone) return;
     const bytes = await job.saveSession();
     this.checkpoint = { bytes, step: job.stepsDone, at: performance.now() };
+    if (job.stepsDone > 0) this.fallback = null;
   }
 
   private async renderPreview(): Promise<void> {
@@ -641,17 +666,7 @@ class EditWorker {
           const engine = await this.ensureDevice();
           if (!this.checkpoint || !this.input || !this.model) return;
           busy('restore', `Continuing on a new GPU device from step ${fromStep}…`);
-          this.job = await this.watchLoss(
-            EditJob.restore({
-              engine,
-              vision: this.ensureTower(engine),
-              text: this.model.text,
-              image: this.input.image,
-              config: validateConfig({}),
-              session: this.checkpoint.bytes,
-              maxRenderSide: renderSideLimit(engine, this.input.image, validateConfig({})),
-            }),
-          );
+          this.job = await this.restoreJob(engine, this.input.image, this.checkpoint.bytes);
         });
         const restored = this.job as EditJob | null;
         // The new device compiles its kernels again: its first step does not set the speed.
@@ -725,24 +740,15 @@ class EditWorker {
       await this.gpu.run(async () => {
         const engine = await this.ensureDevice();
         busy('restore', 'Opening the session…');
-        const job = await this.watchLoss(
-          EditJob.restore({
-            engine,
-            vision: this.ensureTower(engine),
-            text: this.model!.text,
-            image,
-            config: validateConfig({}),
-            session: unwrapped.job,
-            maxRenderSide: renderSideLimit(engine, image, validateConfig({})),
-          }),
-        );
+        const job = await this.restoreJob(engine, image, unwrapped.job);
         previous.job?.dispose();
         this.job = job;
         this.input = { image, quality };
         this.checkpoint = { bytes: unwrapped.job, step: job.stepsDone, at: performance.now() };
+        this.fallback = null;
       });
     } catch (e) {
-      if (isDeviceLoss(e) || (await this.lostWithin(LOSS_GRACE_MS))) {
+      if (e instanceof GpuOutOfMemoryError || isDeviceLoss(e) || (await this.lostWithin(LOSS_GRACE_MS))) {
         await this.jobError(e, 'openSession');
         return;
       }
@@ -771,7 +777,8 @@ class EditWorker {
 
   // ------------------------------------------------------------------------------------------------ export
 
-  private async export(kind: ExportKind): Promise<void> {
+  /** `workingSize`: a retry after the full-resolution render ran out of memory. */
+  private async export(kind: ExportKind, workingSize = false): Promise<void> {
     if (!this.job || !this.input) {
       fail('internal', 'There is no edit to download yet.', { command: 'export' });
       return;
@@ -788,14 +795,18 @@ class EditWorker {
           return { blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }) };
         }
         busy('export', `Rendering the ${kind === 'edit' ? 'edit layer' : kind}…`);
-        const full = fullResolutionExport(input.quality);
+        const full = fullResolutionExport(input.quality) && !workingSize;
         let renders: EditRenders;
-        let note: string | undefined;
+        let note = workingSize
+          ? 'The full-resolution render did not fit in this GPU’s memory; saved at the working size.'
+          : undefined;
         try {
           renders = await this.watchLoss(job.render({ fullResolution: full }));
         } catch (e) {
-          // Too large for this GPU at full resolution: the working size still works.
-          if (!full || isDeviceLoss(e) || (await this.lostWithin(LOSS_GRACE_MS))) throw e;
+          // Too large for this GPU at full resolution: the working size still works. After running out of memory
+          // this device cannot be trusted any more: the retry below runs on a new one.
+          if (!full || e instanceof GpuOutOfMemoryError || isDeviceLoss(e) || (await this.lostWithin(LOSS_GRACE_MS)))
+            throw e;
           renders = await this.watchLoss(job.render());
           note = `The full-resolution render did not fit this GPU (${message(e)}); saved at the working size.`;
         }
@@ -804,8 +815,139 @@ class EditWorker {
       });
       post({ type: 'exported', kind, filename: exportFilename(kind), ...result });
     } catch (e) {
+      const retry = e instanceof GpuOutOfMemoryError && fullResolutionExport(input.quality) && !workingSize;
+      if (retry && !this.running) {
+        await this.outOfMemory(
+          e,
+          'export',
+          'The full-resolution render needs more GPU memory than this device has; the file is saved at the working size instead.',
+        );
+        if (this.job) await this.export(kind, true);
+        return;
+      }
       await this.jobError(e, 'export');
     }
+  }
+
+  // ------------------------------------------------------------------------------------------------ out of memory
+
+  /**
+   * Out of GPU memory: say what to change, replace the device and bring back the edit the user had. A device that
+   * refused an allocation handed out an unusable buffer, which the pool would lend again, and it may still report
+   * errors from the failed work: only a fresh device is sure to work (all its memory free for the next try).
+   */
+  private async outOfMemory(e: GpuOutOfMemoryError, command: EditCommand['type'], exportHint?: string): Promise<void> {
+    const input = this.input;
+    const kept = this.editToKeep(command);
+    if (this.running) {
+      // A download during training: the run loop continues from its checkpoint on a new device, as after a loss.
+      this.retireDevice();
+      this.lost = new DeviceLostError('replaced after running out of memory');
+      this.wake?.();
+    } else {
+      this.disposeJob();
+      this.retireDevice();
+    }
+    const what =
+      command === 'export'
+        ? 'This download needs more GPU memory than this device has.'
+        : `The ${input ? qualityLabel(input.quality) : 'chosen'} quality level needs more GPU memory than this device has` +
+          (input ? ` for this ${input.image.width}×${input.image.height} px photo.` : '.');
+    const keptText =
+      kept && !this.running
+        ? `Your photo, prompts, model and ${kept.previous ? 'previous edit' : `edit (at step ${kept.checkpoint.step})`} are kept.`
+        : 'Your photo, prompts and model are kept.';
+    fail('out-of-memory', e.message, {
+      command,
+      hint:
+        exportHint ??
+        `${what} Choose a lower quality level (a smaller working size) or a smaller photo, then start again. ${keptText}`,
+    });
+    if (kept && !this.running) await this.keep(kept);
+  }
+
+  /** The edit to bring back: the command's own progress if it made any, else the edit from before it. */
+  private editToKeep(command: EditCommand['type']): KeptEdit | null {
+    const current = this.checkpoint && this.input ? { checkpoint: this.checkpoint, input: this.input } : null;
+    // A failed session leaves the edit that was open; a failed download, the edit it was for.
+    if (command === 'openSession') return current && { ...current, previous: true };
+    if (command === 'export') return current && { ...current, previous: false };
+    if (current && current.checkpoint.step > 0) return { ...current, previous: false };
+    return this.fallback && { ...this.fallback, previous: true };
+  }
+
+  /** Destroys the device on purpose (its `lost` is not a loss); the next GPU work opens a new one. */
+  private retireDevice(): void {
+    const ctx = this.ctx;
+    const engine = this.engine;
+    this.engine = null;
+    this.tower = null;
+    this.memory = null;
+    if (!ctx) return;
+    this.retired.add(ctx.device);
+    try {
+      if (engine) engine.destroy();
+      else ctx.device.destroy();
+    } catch {
+      // Destroying a device that already failed has nothing more to free.
+    }
+  }
+
+  /** Restores `kept` on a new device, shows it, and tells the page (`started`, `preview`, `kept`). */
+  private async keep(kept: KeptEdit): Promise<void> {
+    const work = (async () => {
+      busy('restore', kept.previous ? 'Bringing back your previous edit…' : 'Keeping your edit…');
+      // Set first: should bringing it back fail too, its checkpoint is still what a new run falls back to.
+      this.input = kept.input;
+      this.checkpoint = kept.checkpoint;
+      this.fallback = null;
+      await this.gpu.run(async () => {
+        const engine = await this.ensureDevice();
+        this.job = await this.restoreJob(engine, kept.input.image, kept.checkpoint.bytes);
+      });
+      const job = this.job!;
+      this.announceStart(false);
+      await this.gpu.run(() => this.watchLoss(this.renderPreview()));
+      post({ type: 'kept', step: job.stepsDone, totalSteps: job.totalSteps, previous: kept.previous });
+    })();
+    this.keeping = work.catch((e: unknown) => {
+      this.disposeJob();
+      this.retireDevice();
+      fail(e instanceof GpuOutOfMemoryError ? 'out-of-memory' : 'internal', message(e), {
+        hint:
+          'The edit could not be brought back on this GPU. A session you downloaded can be opened again once ' +
+          'memory is free (close other GPU-heavy tabs or apps).',
+      });
+    });
+    try {
+      await this.keeping;
+    } finally {
+      this.keeping = null;
+    }
+  }
+
+  private restoreJob(engine: Engine, image: RgbaImage, session: Uint8Array): Promise<EditJob> {
+    return this.watchLoss(
+      EditJob.restore({
+        engine,
+        vision: this.ensureTower(engine),
+        text: this.model!.text,
+        image,
+        config: validateConfig({}),
+        session,
+        maxRenderSide: renderSideLimit(engine, image, validateConfig({})),
+      }),
+    );
+  }
+
+  private postMemoryLimit(): void {
+    const stats = this.memory?.stats();
+    post({
+      type: 'memoryLimit',
+      limitBytes: this.memoryLimitBytes,
+      usedBytes: stats?.usedBytes ?? 0,
+      peakBytes: stats?.peakBytes ?? 0,
+    });
   }
 
   // ------------------------------------------------------------------------------------------------ errors
@@ -833,12 +975,7 @@ class EditWorker {
       e = this.lost ?? new DeviceLostError(message(e));
     }
     if (e instanceof GpuOutOfMemoryError) {
-      const q = this.input ? qualityLabel(this.input.quality) : 'this';
-      this.disposeJob();
-      fail('out-of-memory', `${e.message}`, {
-        command,
-        hint: `The ${q} quality level needs more GPU memory than this device has. Choose a lower quality level or a smaller photo and start again; the model stays loaded.`,
-      });
+      await this.outOfMemory(e, command);
     } else if (isDeviceLoss(e)) {
       fail('device-lost', message(e), { command, hint: 'Try again; a new GPU device will be opened.' });
     } else if (e instanceof NoWebGpuError) {
@@ -864,6 +1001,17 @@ function renderSideLimit(engine: Engine, image: RgbaImage, config: EditConfig): 
   const fit = Math.floor(Math.sqrt((maxBinding / perPixel) * (long / short)));
   const working = config.resizeInput > 0 ? Math.trunc((config.resizeInput * long) / short) : long;
   return Math.max(working, Math.min(2048, fit));
+}
+
+function postModelReady(model: LoadedModel): void {
+  post({
+    type: 'modelReady',
+    cached: model.cached,
+    modelId: model.modelId,
+    precision: model.precision,
+    sources: model.sources,
+    vision: model.visionWeights.config,
+  });
 }
 
 async function toBitmap(img: RgbaImage): Promise<ImageBitmap> {

@@ -9,6 +9,7 @@ import type { Precision } from '../clip/modelFiles';
 import type { LoadedFrom } from '../clip/modelManager';
 import type { EditConfig } from '../edit/config';
 import type { RenderKind, RgbaImage, StepReport } from '../edit/jobTypes';
+import type { ClipCostConfig } from '../edit/quality';
 import type { AdapterSummary } from '../gpu/device';
 import type { AppQuality } from './qualityLevels';
 
@@ -70,6 +71,11 @@ export type EditCommand =
   | OpenSessionCommand
   /** Test hook: destroys the device as a driver reset would. Ignored unless `init.debug` was set. */
   | { type: 'simulateDeviceLoss' }
+  /**
+   * Test hook: the GPU runs out of memory when its storage buffers would pass `bytes` (null: no limit), through the
+   * same error a real device reports. Answered with `memoryLimit`. Ignored unless `init.debug` was set.
+   */
+  | { type: 'simulateMemoryLimit'; bytes: number | null }
   /** Forget the cached model files (Cache Storage). */
   | { type: 'clearModelCache'; modelId: string; baseUrl: string };
 
@@ -168,7 +174,15 @@ export type EditEvent =
   | { type: 'adapter'; summary: AdapterSummary }
   | { type: 'busy'; phase: BusyPhase; message: string }
   | ModelProgress
-  | { type: 'modelReady'; cached: boolean; modelId: string; precision: Precision; sources: LoadedFrom[] }
+  | {
+      type: 'modelReady';
+      cached: boolean;
+      modelId: string;
+      precision: Precision;
+      sources: LoadedFrom[];
+      /** The vision tower's architecture (from config.json), for time estimates and the model panel. */
+      vision: ClipCostConfig;
+    }
   | StartedEvent
   | ProgressEvent
   | PreviewEvent
@@ -180,6 +194,14 @@ export type EditEvent =
   | { type: 'deviceLost'; message: string; fromStep: number }
   /** Training continues on a new device from the last checkpoint. */
   | { type: 'recovered'; step: number; lostSteps: number }
+  /**
+   * After running out of GPU memory (an `error` event came first): the edit that is kept is ready again on a new
+   * device (a `started` event with `running: false` and a preview came before this). `previous`: it is the edit from
+   * before the command that failed (a new run or an opened session), not that command's own progress.
+   */
+  | { type: 'kept'; step: number; totalSteps: number; previous: boolean }
+  /** The simulated memory limit now in effect, and the current device's storage-buffer use (test hook). */
+  | { type: 'memoryLimit'; limitBytes: number | null; usedBytes: number; peakBytes: number }
   | SessionOpenedEvent
   | ExportedEvent
   | { type: 'modelCacheCleared' }

@@ -24,7 +24,9 @@ describe('app quality levels', () => {
     const t = levelDefaults('tiny');
     expect([t.resizeInput, t.nEpochs, t.nAug, t.skipN33d, t.numScales]).toEqual([64, 40, 2, 8, 3]);
     expect(qualityLabel('tiny')).toBe('Tiny (test)');
-    expect(fullResolutionExport('tiny')).toBe(false);
+    // Tiny renders downloads at full resolution so that the end-to-end tests cover that render; Preview does not.
+    expect(fullResolutionExport('tiny')).toBe(true);
+    expect(fullResolutionExport('preview')).toBe(false);
     expect(fullResolutionExport('reference')).toBe(true);
   });
 

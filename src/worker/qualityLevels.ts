@@ -14,7 +14,8 @@ export const APP_QUALITY_LEVELS: readonly AppQuality[] = ['preview', 'standard',
 export const TINY_LEVEL: QualitySettings = Object.freeze({
   name: 'preview' as const,
   label: 'Tiny (test)',
-  description: 'For tests on a software GPU: a 64 px image, 40 steps, 2 CLIP views, a tiny generator.',
+  description:
+    'For tests on a software GPU: a 64 px image, 40 steps, 2 CLIP views, a tiny generator; downloads at full resolution.',
   size: 64,
   steps: 40,
   views: 2,
@@ -32,9 +33,12 @@ export function qualityLabel(level: AppQuality): string {
   return qualitySettings(level).label;
 }
 
-/** Whether downloads render at the photo's own resolution (longest side ≤ the job's render limit). */
+/**
+ * Whether downloads render at the photo's own resolution (longest side ≤ the job's render limit). Tiny does, so that
+ * the end-to-end tests cover the full-resolution render (with small photos: a 512 px render is slow on a CPU).
+ */
 export function fullResolutionExport(level: AppQuality): boolean {
-  return level === 'standard' || level === 'reference';
+  return level === 'standard' || level === 'reference' || level === 'tiny';
 }
 
 /**

@@ -72,6 +72,13 @@ export function ModelPanel() {
       <p role="status" data-testid="model-state" data-state={model.state}>
         {model.state === 'ready' && model.fromCache ? 'Loaded from this browser’s cache.' : STATE_TEXT[model.state]}
       </p>
+      {model.state === 'ready' && model.vision && (
+        <p className="small muted" data-testid="model-architecture">
+          Vision tower: {model.vision.numHiddenLayers} blocks of width {model.vision.hiddenSize},{' '}
+          {model.vision.patchSize} px patches, {model.vision.imageSize}×{model.vision.imageSize} px input. Time
+          estimates are priced for it.
+        </p>
+      )}
       {(loading || (model.state === 'ready' && model.total > 0)) && (
         <div className="download">
           <progress

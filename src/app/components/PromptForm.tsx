@@ -1,8 +1,8 @@
 /** What the edit should look like (prompts, presets), how good and how long (quality level), and the seed. */
 import { useId } from 'react';
-import { estimateFlops } from '../../edit/quality';
 import { PRESETS } from '../../edit/presets';
 import { APP_QUALITY_LEVELS, qualitySettings, type AppQuality } from '../../worker/qualityLevels';
+import { runSeconds } from '../estimates';
 import { useApp, type AppState, type Prompts } from '../store';
 import { formatDuration } from './format';
 
@@ -106,32 +106,38 @@ function PromptField(props: {
   );
 }
 
-/** Estimated seconds for a level on this device, from the measured throughput of the current run. */
-function estimateFor(s: AppState, level: AppQuality): number | null {
-  const flops = s.run.flopsPerSecond;
-  if (!flops || !s.input) return null;
+/**
+ * What Start would run at a level (its size, steps and views after the user's explicit overrides) and, once a run
+ * has measured this device, how long that takes here with the loaded model. Null values when unknown.
+ */
+function levelSummary(s: AppState, level: AppQuality): [number, number, number, number | null] {
+  const q = qualitySettings(level);
+  let config;
   try {
-    const config = s.resolvedConfig(level);
-    return estimateFlops(qualitySettings(level), s.input.width, s.input.height, { config }).total / flops;
+    config = s.resolvedConfig(level);
   } catch {
-    return null;
+    return [q.size, q.steps, q.views, null];
   }
+  const flops = s.run.flopsPerSecond;
+  const seconds =
+    flops && s.input ? runSeconds(config, s.input.width, s.input.height, flops, s.model.vision ?? undefined) : null;
+  return [config.resizeInput, config.nEpochs, config.nAug, seconds];
 }
 
 function QualityPicker({ disabled }: { disabled: boolean }) {
   const quality = useApp((s) => s.quality);
   const setQuality = useApp((s) => s.setQuality);
   const dev = useApp((s) => s.url.dev);
-  const estimates = useApp((s) => APP_QUALITY_LEVELS.map((l) => estimateFor(s, l)).join(','));
-  const seconds = estimates.split(',').map((v) => (v === '' ? null : Number(v)));
+  // A string, so that the picker re-renders only when a summary changes.
+  const summaries = useApp((s) => JSON.stringify(APP_QUALITY_LEVELS.map((l) => levelSummary(s, l))));
+  const byLevel = JSON.parse(summaries) as ReturnType<typeof levelSummary>[];
   const levels = APP_QUALITY_LEVELS.filter((l) => l !== 'tiny' || dev);
   return (
     <fieldset className="quality" disabled={disabled}>
       <legend>Quality</legend>
       {levels.map((level) => {
         const q = qualitySettings(level);
-        const i = APP_QUALITY_LEVELS.indexOf(level);
-        const est = seconds[i];
+        const [size, steps, views, est] = byLevel[APP_QUALITY_LEVELS.indexOf(level)];
         const descId = `quality-${level}-desc`;
         return (
           <label key={level} className="radio-card">
@@ -145,9 +151,11 @@ function QualityPicker({ disabled }: { disabled: boolean }) {
             />
             <span className="radio-title">{q.label}</span>
             <span className="muted small" id={descId}>
-              {q.size} px, {q.steps} steps, {q.views} CLIP views.{' '}
+              {size} px, {steps} steps, {views} CLIP views.{' '}
               {est !== null && Number.isFinite(est) ? (
-                <strong data-testid={`estimate-${level}`}>About {formatDuration(est)} on this GPU.</strong>
+                <strong data-testid={`estimate-${level}`} data-seconds={est}>
+                  About {formatDuration(est)} on this GPU.
+                </strong>
               ) : (
                 'Time estimate after the first steps.'
               )}

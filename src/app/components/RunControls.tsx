@@ -1,4 +1,6 @@
 /** Start / Pause / Resume / Stop, the progress bar with speed and time left, and the live loss chart. */
+import { useId } from 'react';
+import { formatBytes } from '../../gpu/errors';
 import { useApp } from '../store';
 import { formatDuration } from './format';
 import { LossChart } from './LossChart';
@@ -69,6 +71,7 @@ export function RunControls() {
           </button>
         )}
       </div>
+      {debug && <SimulatedMemory busy={active} />}
       {missing && (
         <p className="muted small" id="start-missing">
           {missing}
@@ -114,5 +117,40 @@ export function RunControls() {
       </div>
       <LossChart />
     </section>
+  );
+}
+
+/**
+ * Test hook (`?debug=1`): a GPU memory limit the worker's device enforces, to drive the out-of-memory path. Usable
+ * once the model is loaded (the worker then knows it may honour test hooks) and while nothing runs.
+ */
+function SimulatedMemory({ busy }: { busy: boolean }) {
+  const ready = useApp((s) => s.model.state === 'ready');
+  const memory = useApp((s) => s.debugMemory);
+  const simulate = useApp((s) => s.simulateMemoryLimit);
+  const id = useId();
+  const MiB = 1 << 20;
+  return (
+    <div className="debug-hooks field inline-field">
+      <label htmlFor={id}>Simulated GPU memory (MiB)</label>
+      <input
+        id={id}
+        type="number"
+        min={1}
+        step={1}
+        placeholder="no limit"
+        disabled={busy || !ready}
+        onChange={(e) => {
+          const mib = Number(e.currentTarget.value);
+          simulate(e.currentTarget.value !== '' && mib > 0 ? Math.round(mib * MiB) : null);
+        }}
+      />
+      {memory && (
+        <span className="small muted" role="status" data-testid="memory-limit">
+          {memory.limitBytes === null ? 'No limit' : `Limit ${formatBytes(memory.limitBytes)}`}; this device uses{' '}
+          {formatBytes(memory.usedBytes)} (peak {formatBytes(memory.peakBytes)}).
+        </span>
+      )}
+    </div>
   );
 }
