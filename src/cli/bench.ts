@@ -7,9 +7,13 @@
  *   npm run bench -- clip [--views 16] [--size 224] [--model DIR] [--iters 3] [--warmup 1] [--seed 1234]
  *                         [--no-ort] [--ort-device shared|own] [--json results.json]
  *
+ *   npm run bench -- step --quality preview|standard|reference [--size N] [--model DIR] [--steps N]
+ *                         [--view-chunk N] [--memory-only] [--image FILE|synthetic] [--json results.json]
+ *
  * `clip` (clipBench.ts): a ViT-B/32-sized CLIP vision tower, random weights drawn in TypeScript, or the ONNX file
  * of `--model DIR` (tools/make_clip_like.py writes one); with `--model`, the same forward through onnxruntime-web's
- * WebGPU EP on the same device, with the ratio.
+ * WebGPU EP on the same device, with the ratio. `step` (stepBench.ts): one EditJob training step at a quality
+ * level (ms, GFLOP/s, pool peak); `--memory-only` measures the peak without running kernels.
  */
 import { writeFileSync } from 'node:fs';
 import type { Engine } from '../gpu/engine';
@@ -21,6 +25,7 @@ import { mean } from '../ops/reduce';
 import { BenchUsageError, GENERATOR_BENCH_USAGE, parseGeneratorBenchArgs } from './benchArgs';
 import { adapterLabel, median, timeIt } from './benchCommon';
 import { CLIP_BENCH_USAGE, runClipBench } from './clipBench';
+import { runStepBench, STEP_BENCH_USAGE } from './stepBench';
 
 interface GeneratorBenchResult {
   adapter: string;
@@ -153,7 +158,11 @@ async function main(argv: readonly string[]): Promise<void> {
     usage = CLIP_BENCH_USAGE;
     return runClipBench(named ? argv.slice(1) : argv, stamp);
   }
-  throw new BenchUsageError(`unknown benchmark "${what}" (available: generator, clip)`);
+  if (what === 'step') {
+    usage = STEP_BENCH_USAGE;
+    return runStepBench(named ? argv.slice(1) : argv, stamp);
+  }
+  throw new BenchUsageError(`unknown benchmark "${what}" (available: generator, clip, step)`);
 }
 
 main(process.argv.slice(2)).then(

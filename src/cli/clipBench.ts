@@ -186,7 +186,8 @@ function memorySample(stage: string): MemorySample {
   };
 }
 
-function parameterCount(w: VisionWeights): number {
+/** Number of weights in a vision tower (every tensor of `w`). */
+export function parameterCount(w: VisionWeights): number {
   let n = 0;
   const add = (t: WeightTensor) => (n += t.data.length);
   const lin = (l: LinearWeights) => (add(l.weight), add(l.bias));

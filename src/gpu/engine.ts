@@ -59,6 +59,13 @@ export class Engine {
   private readonly compileErrors: string[] = [];
   /** Kernel dispatches encoded since creation (for tests and benchmarks). */
   dispatchCount = 0;
+  /**
+   * Allocation-only mode (the step benchmark's `--memory-only`): run() still compiles, allocates, binds and
+   * counts exactly as usual but encodes no dispatch, and reads return zeros. Tensors are created and released in
+   * the same order as in a real run, so the pool's peaks are those of the real run at a fraction of the time
+   * (a 512² training step takes hours on SwiftShader). Values are meaningless while it is on.
+   */
+  skipKernels = false;
 
   constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -236,6 +243,11 @@ export class Engine {
     if (x > maxDim || y > maxDim || z > maxDim) {
       throw new EngineError(d.name, `launch of ${x}×${y}×${z} workgroups exceeds the per-dimension limit ${maxDim}`);
     }
+    if (this.skipKernels) {
+      this.throwIfLost();
+      this.dispatchCount++;
+      return;
+    }
     const enc = this.getEncoder();
     if (!this.pass) this.pass = enc.beginComputePass({ label: 'engine' });
     this.pass.setPipeline(kernel.pipeline);
@@ -259,6 +271,12 @@ export class Engine {
 
   /** Reads a buffer range back to the CPU (flushes first). */
   async readBytes(b: Binding, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    if (this.skipKernels) {
+      // Nothing was computed: zeros, without a staging buffer (it is not in the pool either way).
+      this.flush();
+      await this.checkErrors();
+      return new ArrayBuffer(bytes);
+    }
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.device.createBuffer({
       size: Math.max(4, size),
