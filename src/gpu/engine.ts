@@ -54,7 +54,18 @@ export class Engine {
   private readonly pendingDestroy: GPUBuffer[] = [];
   private readonly scopes: Set<Tensor>[] = [];
   private lostError: DeviceLostError | null = null;
-  private readonly gpuErrors: Promise<GPUError | null>[] = [];
+  /** Settles once every out-of-memory scope pushed so far has popped (one chain: concurrent checks all wait for all). */
+  private allocationsChecked: Promise<void> = Promise.resolve();
+  /** An out-of-memory error no check has reported yet. */
+  private unreportedOutOfMemory: GpuOutOfMemoryError | null = null;
+  /**
+   * The last out-of-memory error reported, and the number of submits made when it was first reported: every check
+   * of work submitted until then reports it too (that work ran with the invalid buffer), and not the validation
+   * errors it caused. Several reads of one render are checked concurrently, and each must say why it failed.
+   */
+  private reportedOutOfMemory: { error: GpuOutOfMemoryError; upToSubmit: number } | null = null;
+  /** Command buffers submitted since creation. */
+  private submits = 0;
   private uncaptured: GPUError | null = null;
   private readonly compileErrors: string[] = [];
   /** Kernel dispatches encoded since creation (for tests and benchmarks). */
@@ -265,6 +276,7 @@ export class Engine {
       this.uniformUsed = 0;
     }
     this.device.queue.submit([this.encoder.finish()]);
+    this.submits++;
     this.encoder = null;
     for (const b of this.pendingDestroy.splice(0)) b.destroy();
   }
@@ -274,7 +286,7 @@ export class Engine {
     if (this.skipKernels) {
       // Nothing was computed: zeros, without a staging buffer (it is not in the pool either way).
       this.flush();
-      await this.checkErrors();
+      await this.checkErrors(this.submits);
       return new ArrayBuffer(bytes);
     }
     const size = Math.ceil(bytes / 4) * 4;
@@ -284,31 +296,39 @@ export class Engine {
     });
     this.copy(b, staging, size, offset, 0);
     this.flush();
+    const submitted = this.submits;
     try {
       await staging.mapAsync(MapMode.READ);
     } catch (e) {
       staging.destroy();
-      this.throwIfLost();
+      // A lost device or an out-of-memory error explains a failed map better than the map's own error.
+      await this.checkErrors(submitted);
       throw e;
     }
     const out = staging.getMappedRange().slice(0, bytes);
     staging.destroy();
-    await this.checkErrors();
+    await this.checkErrors(submitted);
     return out;
   }
 
   /** Waits until the GPU has finished all submitted work and reports errors it raised. */
   async sync(): Promise<void> {
     this.flush();
+    const submitted = this.submits;
     await this.device.queue.onSubmittedWorkDone();
-    await this.checkErrors();
+    await this.checkErrors(submitted);
   }
 
   /** Records the out-of-memory error scope around an allocation (called by the pool). */
   watchAllocation(create: () => GPUBuffer): GPUBuffer {
     this.device.pushErrorScope('out-of-memory');
     const b = create();
-    this.gpuErrors.push(this.device.popErrorScope());
+    const popped = this.device.popErrorScope().then((e) => {
+      if (!e) return;
+      this.unreportedOutOfMemory ??= new GpuOutOfMemoryError(e.message);
+      this.pool.markUnusable(b);
+    });
+    this.allocationsChecked = Promise.all([this.allocationsChecked, popped]).then(() => undefined);
     return b;
   }
 
@@ -316,18 +336,30 @@ export class Engine {
     if (this.lostError) throw this.lostError;
   }
 
-  private async checkErrors(): Promise<void> {
+  /** Reports errors the GPU raised for the work submitted until `submitted` (a value of `this.submits`). */
+  private async checkErrors(submitted: number): Promise<void> {
     this.throwIfLost();
-    const errs = await Promise.all(this.gpuErrors.splice(0));
-    const oom = errs.find((e) => e !== null);
-    if (oom) throw new GpuOutOfMemoryError(oom.message);
+    await this.allocationsChecked;
+    if (this.uncaptured?.constructor.name === 'GPUOutOfMemoryError') {
+      this.unreportedOutOfMemory ??= new GpuOutOfMemoryError(this.uncaptured.message);
+      this.uncaptured = null;
+    }
+    if (this.unreportedOutOfMemory) {
+      this.reportedOutOfMemory = { error: this.unreportedOutOfMemory, upToSubmit: this.submits };
+      this.unreportedOutOfMemory = null;
+    }
+    const oom = this.reportedOutOfMemory;
+    if (oom && submitted <= oom.upToSubmit) {
+      this.uncaptured = null;
+      throw oom.error;
+    }
+    this.reportedOutOfMemory = null;
     if (this.compileErrors.length > 0) {
       throw new Error(`WGSL compilation failed: ${this.compileErrors.splice(0).join(' | ')}`);
     }
     if (this.uncaptured) {
       const e = this.uncaptured;
       this.uncaptured = null;
-      if (e.constructor.name === 'GPUOutOfMemoryError') throw new GpuOutOfMemoryError(e.message);
       throw new Error(`GPU error: ${e.message}`);
     }
   }

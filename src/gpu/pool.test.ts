@@ -26,6 +26,25 @@ describe('BufferPool', () => {
     expect(e.pool.stats().peakLiveBytes).toBeGreaterThanOrEqual(start.liveBytes + bucketSize(4000));
   });
 
+  it('never lends again a buffer marked unusable (its allocation failed), free or live', async () => {
+    const e = await testEngine();
+    const pool = e.pool;
+    const before = pool.stats();
+    const free = pool.acquire(5000, 'free one');
+    pool.release(free);
+    pool.markUnusable(free); // the out-of-memory report arrives after the release
+    expect(pool.stats()).toMatchObject({ freeBuffers: before.freeBuffers, allocatedBytes: before.allocatedBytes });
+    const live = pool.acquire(5000, 'live one');
+    expect(live).not.toBe(free);
+    pool.markUnusable(live);
+    pool.release(live);
+    const next = pool.acquire(5000, 'next');
+    expect(next).not.toBe(live);
+    pool.release(next);
+    expect(pool.stats().liveBytes).toBe(before.liveBytes);
+    expect(pool.stats().allocatedBytes).toBe(before.allocatedBytes + bucketSize(5000));
+  });
+
   it('refuses tensors beyond the device limit with an error naming the op, shape and sizes', async () => {
     const e = await testEngine();
     const limit = Number(e.limits.maxStorageBufferBindingSize);

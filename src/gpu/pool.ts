@@ -29,6 +29,8 @@ export interface PoolStats {
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private readonly sizes = new WeakMap<GPUBuffer, number>();
+  /** Buffers whose allocation failed (out of memory): destroyed when released, never lent again. */
+  private readonly unusable = new WeakSet<GPUBuffer>();
   private liveBytes = 0;
   private peakLive = 0;
   private allocated = 0;
@@ -76,10 +78,34 @@ export class BufferPool {
     if (size === undefined) throw new Error('BufferPool.release: buffer does not belong to this pool');
     this.liveBytes -= size;
     this.liveCount--;
+    if (this.unusable.has(buf)) {
+      this.allocated -= size;
+      buf.destroy();
+      return;
+    }
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
     list.push(buf);
     this.freeCount++;
+  }
+
+  /**
+   * Marks a buffer whose allocation failed: the device handed back an invalid buffer, which must not be lent
+   * again. A free one is destroyed now, a live one when it is released.
+   */
+  markUnusable(buf: GPUBuffer): void {
+    const size = this.sizes.get(buf);
+    if (size === undefined) return;
+    const list = this.free.get(size);
+    const i = list?.indexOf(buf) ?? -1;
+    if (list && i >= 0) {
+      list.splice(i, 1);
+      this.freeCount--;
+      this.allocated -= size;
+      buf.destroy();
+    } else {
+      this.unusable.add(buf);
+    }
   }
 
   /** Destroys every free buffer (live ones stay). */

@@ -3,6 +3,7 @@ import { Engine } from '../gpu/engine';
 import { GpuOutOfMemoryError } from '../gpu/errors';
 import { nodeContext } from '../gpu/node';
 import { bucketSize } from '../gpu/pool';
+import { add, scale } from '../ops/elementwise';
 import { DeviceMemoryLimit } from './memoryLimit';
 
 const MiB = 1 << 20;
@@ -41,6 +42,29 @@ describe('DeviceMemoryLimit (the out-of-memory test hook)', () => {
     engine.device.createBuffer({ size: 128 * 1024, usage: GPUBufferUsage.STORAGE, label: 'raw' });
     await expect(engine.sync()).rejects.toThrow(GpuOutOfMemoryError);
     expect(memory.stats().usedBytes).toBe(0);
+  });
+
+  it('reports the out-of-memory error to every read of the failed work, not the validation errors it causes', async () => {
+    const { engine } = await limitedEngine(MiB);
+    const a = engine.fromArray([1000], new Float32Array(1000).fill(2), 'a');
+    await engine.sync();
+    // Kernels run on the invalid buffer, so the submits raise validation errors besides the out-of-memory one, and
+    // several reads wait at once, as a render's four outputs do.
+    const big = engine.empty([300_000], 'too big');
+    const outputs = [scale(a, 2), add(a, a), scale(big, 3), scale(a, 4)];
+    const reads = await Promise.allSettled(outputs.map((t) => t.read()));
+    expect(reads.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    for (const r of reads) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(GpuOutOfMemoryError);
+    // A check with no new work still concerns the failed work.
+    await expect(engine.sync()).rejects.toBeInstanceOf(GpuOutOfMemoryError);
+    // Work submitted after the error was reported is checked on its own: the pool no longer lends the invalid
+    // buffer.
+    for (const t of [...outputs, big]) t.release();
+    const again = scale(a, 3);
+    expect([...(await again.read()).slice(0, 2)]).toEqual([6, 6]);
+    await engine.sync();
+    again.release();
+    a.release();
   });
 
   it('works again once the limit is lifted, and counts freed buffers', async () => {
