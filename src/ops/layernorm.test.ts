@@ -49,12 +49,15 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
 }
 
 describe('layerNorm', () => {
-  it('matches float64 forward and exact adjoints (widths 7, 300 and 3072)', async () => {
+  it('matches float64 forward and exact adjoints (widths 7, 32, 300, 768 and 3072)', async () => {
     const e = await testEngine();
-    // 300 rows of width 7 exercise the two-stage γ/β reduction; 3072 is CLIP's MLP width.
+    // 300 rows of width 7 exercise the two-stage γ/β reduction; 3072 is CLIP's MLP width, 768 ViT-B's, 32 the
+    // tiny CLIP's (8 rows per workgroup, the last workgroup partly empty).
     for (const [rows, C] of [
       [300, 7],
+      [77, 32],
       [5, 300],
+      [50, 768],
       [3, 3072],
     ]) {
       const xData = rand(rows * C, C, -2, 3);

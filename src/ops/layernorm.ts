@@ -2,8 +2,9 @@
  * LayerNorm over the last dim (CLIP's pre-norm transformer blocks) and `columnSum`, the two-stage
  * row reduction its γ/β gradients and linear's bias gradient use.
  *
- * Forward and dx: one 256-invocation workgroup per row, a strided pass over the row and a workgroup
- * tree reduction (two-pass mean/variance for accuracy). γ/β gradients: stage 1 sums dy·x̂ and dy over
+ * Forward and dx: row segments of a workgroup (rowSegments.ts; a whole workgroup for ViT-B's 768-wide rows, 8
+ * rows per workgroup for a 32-wide one), a strided pass over the row and a tree reduction (two-pass mean/variance
+ * for accuracy). γ/β gradients: stage 1 sums dy·x̂ and dy over
  * chunks of rows (64 columns × 4 row lanes per workgroup, coalesced 256-byte row segments), stage 2
  * sums the chunk partials with the same column-sum kernel. No float atomics.
  */
@@ -12,9 +13,8 @@ import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
 import { assertSameEngine } from './common';
+import { ROW_WG, rowSegmentLaunch, rowSegmentsWgsl, type SegmentReduction } from './rowSegments';
 
-/** Invocations per row in the row kernels (a power of two: the tree halves it). */
-const ROW_WG = 256;
 /** Columns per workgroup in the column reductions. */
 const COL_X = 64;
 /** Row lanes per workgroup in the column reductions. */
@@ -24,26 +24,13 @@ const SINGLE_PASS_ROWS = 256;
 /** Most chunks (stage-1 workgroup rows) of a column reduction. */
 const MAX_CHUNKS = 128;
 
-/** Row index of a workgroup launched with engine.grid(rows, 1). */
-const ROW_INDEX_WGSL = /* wgsl */ `
-fn rowIndex(wid: vec3u, nwg: vec3u) -> u32 { return wid.x + wid.y * nwg.x; }`;
+const ROW_SUMS: readonly SegmentReduction[] = [
+  { name: 'rowSum', type: 'f32', combine: (a, b) => `${a} + ${b}` },
+  { name: 'rowSum2', type: 'vec2<f32>', combine: (a, b) => `${a} + ${b}` },
+];
 
-/** WGSL: workgroup sum of a vec2 across ROW_WG invocations; every invocation gets the total. */
-const ROW_SUM_WGSL = /* wgsl */ `
-var<workgroup> red: array<vec2<f32>, ${ROW_WG}>;
-fn rowSum(t: u32, v: vec2<f32>) -> vec2<f32> {
-  red[t] = v;
-  workgroupBarrier();
-  for (var s = ${ROW_WG / 2}u; s > 0u; s >>= 1u) {
-    if (t < s) { red[t] += red[t + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
-}`;
-
-const LN_FORWARD_WGSL = /* wgsl */ `
+function forwardWgsl(lanes: number): string {
+  return /* wgsl */ `
 struct P { rows: u32, C: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -51,29 +38,32 @@ struct P { rows: u32, C: u32, eps: f32 }
 @group(0) @binding(3) var<storage, read> beta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> stats: array<vec2<f32>>;
-${ROW_INDEX_WGSL}
-${ROW_SUM_WGSL}
+${rowSegmentsWgsl(lanes, ROW_SUMS)}
 @compute @workgroup_size(${ROW_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) t: u32) {
-  let row = rowIndex(wid, nwg);
-  if (row >= p.rows) { return; }
+  let row = rowOf(wid, nwg, t);
+  let lane = t % LANES;
+  let live = row < p.rows;
   let base = row * p.C;
   let inv = 1.0 / f32(p.C);
   var s = 0.0;
-  for (var c = t; c < p.C; c += ${ROW_WG}u) { s += x[base + c]; }
-  let mean = rowSum(t, vec2<f32>(s, 0.0)).x * inv;
+  if (live) { for (var c = lane; c < p.C; c += LANES) { s += x[base + c]; } }
+  let mean = rowSum(t, s) * inv;
   var q = 0.0;
-  for (var c = t; c < p.C; c += ${ROW_WG}u) { let d = x[base + c] - mean; q += d * d; }
-  let rstd = inverseSqrt(rowSum(t, vec2<f32>(q, 0.0)).x * inv + p.eps);
-  for (var c = t; c < p.C; c += ${ROW_WG}u) {
+  if (live) { for (var c = lane; c < p.C; c += LANES) { let d = x[base + c] - mean; q += d * d; } }
+  let rstd = inverseSqrt(rowSum(t, q) * inv + p.eps);
+  if (!live) { return; }
+  for (var c = lane; c < p.C; c += LANES) {
     y[base + c] = (x[base + c] - mean) * rstd * gamma[c] + beta[c];
   }
-  if (t == 0u) { stats[row] = vec2<f32>(mean, rstd); }
+  if (lane == 0u) { stats[row] = vec2<f32>(mean, rstd); }
 }`;
+}
 
 /** dx = rstd · (g − mean(g) − x̂·mean(g·x̂)), g = dy·γ. */
-const LN_DX_WGSL = /* wgsl */ `
+function dxWgsl(lanes: number): string {
+  return /* wgsl */ `
 struct P { rows: u32, C: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -81,28 +71,33 @@ struct P { rows: u32, C: u32 }
 @group(0) @binding(3) var<storage, read> stats: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read> dy: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
-${ROW_INDEX_WGSL}
-${ROW_SUM_WGSL}
+${rowSegmentsWgsl(lanes, ROW_SUMS)}
 @compute @workgroup_size(${ROW_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) t: u32) {
-  let row = rowIndex(wid, nwg);
-  if (row >= p.rows) { return; }
+  let row = rowOf(wid, nwg, t);
+  let lane = t % LANES;
+  let live = row < p.rows;
   let base = row * p.C;
-  let st = stats[row];
+  var st = vec2<f32>(0.0);
   var acc = vec2<f32>(0.0);
-  for (var c = t; c < p.C; c += ${ROW_WG}u) {
-    let xh = (x[base + c] - st.x) * st.y;
-    let g = dy[base + c] * gamma[c];
-    acc += vec2<f32>(g, g * xh);
+  if (live) {
+    st = stats[row];
+    for (var c = lane; c < p.C; c += LANES) {
+      let xh = (x[base + c] - st.x) * st.y;
+      let g = dy[base + c] * gamma[c];
+      acc += vec2<f32>(g, g * xh);
+    }
   }
-  let m = rowSum(t, acc) / f32(p.C);
-  for (var c = t; c < p.C; c += ${ROW_WG}u) {
+  let m = rowSum2(t, acc) / f32(p.C);
+  if (!live) { return; }
+  for (var c = lane; c < p.C; c += LANES) {
     let xh = (x[base + c] - st.x) * st.y;
     let g = dy[base + c] * gamma[c];
     dx[base + c] = st.y * (g - m.x - xh * m.y);
   }
 }`;
+}
 
 /** Stage 1 of dγ/dβ: partial sums of dy·x̂ and dy over one chunk of rows, per column. */
 const LN_DGB_WGSL = /* wgsl */ `
@@ -227,14 +222,15 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   const e = x.engine;
   const y = e.empty(x.shape, op);
   const stats = e.empty([rows, 2], `${op}-stats`);
+  const { lanes, workgroups } = rowSegmentLaunch(e, rows, C);
   if (rows > 0) {
     e.run({
       name: op,
-      code: LN_FORWARD_WGSL,
+      code: forwardWgsl(lanes),
       params: new Params().u32(rows).u32(C).f32(eps),
       read: [x, gamma, beta],
       write: [y, stats],
-      workgroups: e.grid(rows, 1),
+      workgroups,
     });
   }
   record(op, [x, gamma, beta], y, (gy) => {
@@ -246,11 +242,11 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
       if (rows > 0) {
         e.run({
           name: `${op}-dx`,
-          code: LN_DX_WGSL,
+          code: dxWgsl(lanes),
           params: new Params().u32(rows).u32(C),
           read: [x, gamma, stats, gy],
           write: [dx],
-          workgroups: e.grid(rows, 1),
+          workgroups,
         });
       }
     }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { gradCheck, maxAbs, maxAbsDiff, rand, testEngine } from '../../test/gpu';
 import { Tape } from '../gpu/tape';
-import { lanesPerRow, softmax } from './softmax';
+import { lanesPerRow } from './rowSegments';
+import { softmax } from './softmax';
 
 function refSoftmax(x: ArrayLike<number>, C: number): Float64Array {
   const y = new Float64Array(x.length);

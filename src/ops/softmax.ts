@@ -1,56 +1,19 @@
 /**
  * Softmax over the last dim (attention probabilities), numerically stable (the row max is subtracted),
- * with backward dx = y ⊙ (dy − Σ dy⊙y).
- *
- * A 256-invocation workgroup handles 256/L rows with L invocations per row (L a power of two from 32
- * to 256, about a quarter of the row width), so the 50–71-wide attention rows keep every invocation
- * busy; each segment reduces with a shared-memory tree.
+ * with backward dx = y ⊙ (dy − Σ dy⊙y). Rows are reduced in segments of a workgroup (rowSegments.ts), so the 50–71-wide attention rows keep
+ * every invocation busy.
  */
 import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
 import { assertSameEngine, assertSameShape } from './common';
+import { ROW_WG, rowSegmentLaunch, rowSegmentsWgsl, type SegmentReduction } from './rowSegments';
 
-const SM_WG = 256;
-
-/** Invocations per row for rows of width C. */
-export function lanesPerRow(C: number): number {
-  let l = 32;
-  while (l < SM_WG && l * 4 < C) l *= 2;
-  return l;
-}
-
-function prelude(lanes: number): string {
-  return /* wgsl */ `
-const LANES = ${lanes}u;
-const ROWS_PER_WG = ${SM_WG / lanes}u;
-var<workgroup> red: array<f32, ${SM_WG}>;
-fn segMax(t: u32, v: f32) -> f32 {
-  red[t] = v;
-  workgroupBarrier();
-  let lane = t % LANES;
-  for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-    if (lane < s) { red[t] = max(red[t], red[t + s]); }
-    workgroupBarrier();
-  }
-  let r = red[t - lane];
-  workgroupBarrier();
-  return r;
-}
-fn segSum(t: u32, v: f32) -> f32 {
-  red[t] = v;
-  workgroupBarrier();
-  let lane = t % LANES;
-  for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-    if (lane < s) { red[t] += red[t + s]; }
-    workgroupBarrier();
-  }
-  let r = red[t - lane];
-  workgroupBarrier();
-  return r;
-}`;
-}
+const REDUCTIONS: readonly SegmentReduction[] = [
+  { name: 'segMax', type: 'f32', combine: (a, b) => `max(${a}, ${b})` },
+  { name: 'segSum', type: 'f32', combine: (a, b) => `${a} + ${b}` },
+];
 
 function forwardWgsl(lanes: number): string {
   return /* wgsl */ `
@@ -58,11 +21,11 @@ struct P { rows: u32, C: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${prelude(lanes)}
-@compute @workgroup_size(${SM_WG})
+${rowSegmentsWgsl(lanes, REDUCTIONS)}
+@compute @workgroup_size(${ROW_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) t: u32) {
-  let row = (wid.x + wid.y * nwg.x) * ROWS_PER_WG + t / LANES;
+  let row = rowOf(wid, nwg, t);
   let lane = t % LANES;
   let live = row < p.rows;
   let base = row * p.C;
@@ -83,11 +46,11 @@ struct P { rows: u32, C: u32 }
 @group(0) @binding(1) var<storage, read> y: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-${prelude(lanes)}
-@compute @workgroup_size(${SM_WG})
+${rowSegmentsWgsl(lanes, REDUCTIONS)}
+@compute @workgroup_size(${ROW_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) t: u32) {
-  let row = (wid.x + wid.y * nwg.x) * ROWS_PER_WG + t / LANES;
+  let row = rowOf(wid, nwg, t);
   let lane = t % LANES;
   let live = row < p.rows;
   let base = row * p.C;
@@ -102,8 +65,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
 function launch(x: Tensor, C: number): { lanes: number; rows: number; workgroups: [number, number] } {
   const rows = C === 0 ? 0 : x.size / C;
-  const lanes = lanesPerRow(C);
-  return { lanes, rows, workgroups: x.engine.grid(rows, SM_WG / lanes) };
+  return { rows, ...rowSegmentLaunch(x.engine, rows, C) };
 }
 
 /** Softmax over the last dim. */
