@@ -10,7 +10,10 @@ export interface RgbaImage {
   data: Uint8ClampedArray;
 }
 
-/** The loss terms of one step (spec §A.8), unweighted, plus the weighted total. */
+/**
+ * The loss terms of one step (spec §A.8), unweighted, plus the weighted total. A term whose weight is 0 is not
+ * computed and reads 0.
+ */
 export interface LossTerms {
   total: number;
   composition: number;

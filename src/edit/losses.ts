@@ -51,7 +51,7 @@ export interface LossItem {
  * The random draws of one step's CLIP terms: view parameters (§A.7) and target-row indices (§A.6.4).
  * computeLosses asks for them in a fixed order per item: composition views, composition indices,
  * direction views of the output, direction views of the input, direction indices, screen views,
- * screen indices.
+ * screen indices (a term whose weight is 0 is not computed and draws nothing).
  */
 export interface LossDraws {
   views(n: number, h: number, w: number, opts: ViewOptions): ViewParams[];
@@ -123,7 +123,7 @@ export const LOSS_VALUE_ORDER = [
 export interface LossResult {
   /** Gradients of the weighted total with respect to each item's composite, greenscreen and alpha. */
   seeds: Array<{ output: Tensor; grad: Tensor }>;
-  /** The unweighted terms in LOSS_VALUE_ORDER, [7] on the GPU (read once per step by the job). */
+  /** The unweighted terms in LOSS_VALUE_ORDER, [7] on the GPU (read once per step by the job); 0 for a term of weight 0. */
   values: Tensor;
   /** Weight of each term in the total, in LOSS_VALUE_ORDER. */
   weights: number[];
@@ -232,7 +232,7 @@ export function computeLosses(
     let gAlpha: Tensor | null = null;
 
     // 1. Composition: spherical distance of the composite's views to sampled comp texts.
-    {
+    if (weights[0] !== 0) {
       const params = draws.views(nAug, h, w, viewOpts);
       const rows = draws.indices(targets.comp.length).map((i) => targets.comp[i]);
       for (const chunk of chunks(params, ctx.viewChunk)) {
@@ -245,7 +245,7 @@ export function computeLosses(
       }
     }
     // 2. Direction: 1 − cos(E(O) − E(I), e_comp − e_src), independent augmentations of O and I.
-    {
+    if (weights[1] !== 0) {
       const paramsOut = draws.views(nAug, h, w, viewOpts);
       const paramsIn = draws.views(nAug, h, w, viewOpts);
       const dirs = directionTargets(targets, draws.indices(directionCount(targets)));
@@ -264,7 +264,7 @@ export function computeLosses(
       });
     }
     // 3. Screen: the edit over a green screen against the screen texts.
-    {
+    if (weights[2] !== 0) {
       const params = draws.views(nAug, h, w, viewOpts);
       const rows = draws.indices(targets.screen.length).map((i) => targets.screen[i]);
       for (const chunk of chunks(params, ctx.viewChunk)) {
@@ -277,7 +277,7 @@ export function computeLosses(
       }
     }
     // 4. Structure: self-similarity of the tokens after all but the last block, vs the input's.
-    {
+    if (weights[3] !== 0) {
       const layers = vision.config.numHiddenLayers;
       const tokensOf = (image: Tensor) =>
         vision.forward(resizeForStructure(image, sizes.view, sizes.structureMax), {
@@ -292,13 +292,16 @@ export function computeLosses(
       addValue(3, value);
     }
     // 5. Sparsity: L0 ≈ mean(2σ(5α) − 1) and L1 = mean(α).
-    {
+    if (weights[4] !== 0) {
       const l0 = termGradient(engine, item.alpha, weights[4], (leaf) =>
         affine(mean(affine(sigmoid(affine(leaf, 5)), 2, -1)), 1 / K),
       );
-      const l1 = termGradient(engine, item.alpha, weights[5], (leaf) => affine(mean(leaf), 1 / K));
-      gAlpha = accumulate(accumulate(gAlpha, l0.grad), l1.grad);
+      gAlpha = accumulate(gAlpha, l0.grad);
       addValue(4, l0.value);
+    }
+    if (weights[5] !== 0) {
+      const l1 = termGradient(engine, item.alpha, weights[5], (leaf) => affine(mean(leaf), 1 / K));
+      gAlpha = accumulate(gAlpha, l1.grad);
       addValue(5, l1.value);
     }
     // 6. Bootstrap (quirk: only the last item counts, at weight 1/K), against a precomputed relevancy map.
@@ -310,9 +313,14 @@ export function computeLosses(
       gAlpha = accumulate(gAlpha, grad);
       addValue(6, value);
     }
-    seeds.push({ output: item.composite, grad: gComposite! });
-    seeds.push({ output: item.greenscreen, grad: gScreen! });
-    seeds.push({ output: item.alpha, grad: gAlpha! });
+    // An output no term reached (all its terms weigh 0) seeds nothing.
+    for (const [output, grad] of [
+      [item.composite, gComposite],
+      [item.greenscreen, gScreen],
+      [item.alpha, gAlpha],
+    ] as const) {
+      if (grad) seeds.push({ output, grad });
+    }
   });
   const values = engine.noGrad(() =>
     concat(
