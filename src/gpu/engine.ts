@@ -88,6 +88,10 @@ export class Engine {
       Number(this.limits.maxStorageBufferBindingSize),
       Number(this.limits.maxBufferSize),
       (create) => this.watchAllocation(create),
+      (buf) => {
+        if (this.encoder) this.pendingDestroy.push(buf);
+        else buf.destroy();
+      },
     );
     this.pipelines = new PipelineCache(this.device, (kernel, message) => {
       this.compileErrors.push(`${kernel}: ${message}`);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { testEngine } from '../../test/gpu';
 import { EngineError } from './errors';
+import { scale } from '../ops/elementwise';
 import { bucketSize } from './pool';
 
 describe('BufferPool', () => {
@@ -43,6 +44,42 @@ describe('BufferPool', () => {
     pool.release(next);
     expect(pool.stats().liveBytes).toBe(before.liveBytes);
     expect(pool.stats().allocatedBytes).toBe(before.allocatedBytes + bucketSize(5000));
+  });
+
+  it('lets go of the sizes a unit of work stopped using, at its first new allocation', async () => {
+    const e = await testEngine();
+    const pool = e.pool;
+    pool.trim();
+    const base = pool.stats().allocatedBytes;
+    pool.release(pool.acquire(40_000, 'step 1'));
+    pool.trimUnused();
+    // The next unit reuses that size: nothing new, nothing let go.
+    pool.release(pool.acquire(40_000, 'step 2'));
+    expect(pool.stats().allocatedBytes).toBe(base + bucketSize(40_000));
+    pool.trimUnused();
+    // The next one needs another size only: its first miss destroys the buffer it did not reuse.
+    const other = pool.acquire(90_000, 'step 3');
+    expect(pool.stats()).toMatchObject({ allocatedBytes: base + bucketSize(90_000), freeBuffers: 0 });
+    // Buffers handed out in the current unit stay, even when free.
+    pool.release(other);
+    pool.release(pool.acquire(12_000, 'step 3, later'));
+    expect(pool.stats().allocatedBytes).toBe(base + bucketSize(90_000) + bucketSize(12_000));
+    pool.trim();
+  });
+
+  it('defers destroying a let-go buffer that commands not yet submitted still bind', async () => {
+    const e = await testEngine();
+    e.pool.trim();
+    const x = e.fromArray([10_000], new Float32Array(10_000).fill(1), 'x');
+    await e.sync();
+    e.pool.trimUnused();
+    const y = scale(x, 2); // encoded, not submitted
+    x.release();
+    e.pool.trimUnused();
+    const z = e.empty([50_000], 'new size'); // a miss: x's buffer is let go while the scale still binds it
+    expect([...(await y.read()).slice(0, 2)]).toEqual([2, 2]);
+    await e.sync();
+    for (const t of [y, z]) t.release();
   });
 
   it('refuses tensors beyond the device limit with an error naming the op, shape and sizes', async () => {

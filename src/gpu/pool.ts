@@ -37,6 +37,11 @@ export class BufferPool {
   private peakAllocated = 0;
   private liveCount = 0;
   private freeCount = 0;
+  /** Counts trimUnused() calls; each buffer remembers the generation it was last handed out in. */
+  private generation = 0;
+  /** Whether releaseStale() already ran in this generation (after it, every free buffer is of this generation). */
+  private staleSwept = true;
+  private readonly lastUse = new WeakMap<GPUBuffer, number>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -44,6 +49,11 @@ export class BufferPool {
     private readonly maxBufferBytes: number,
     /** Wraps buffer creation (the engine uses it to watch for out-of-memory errors). */
     private readonly allocate: (create: () => GPUBuffer) => GPUBuffer = (create) => create(),
+    /**
+     * Destroys a buffer the pool lets go of. A free buffer may still be bound by commands encoded but not yet
+     * submitted, so the engine defers the destroy until its next submit.
+     */
+    private readonly retire: (buf: GPUBuffer) => void = (buf) => buf.destroy(),
   ) {}
 
   acquire(bytes: number, op: string): GPUBuffer {
@@ -60,6 +70,7 @@ export class BufferPool {
     if (buf) {
       this.freeCount--;
     } else {
+      this.releaseStale();
       buf = this.allocate(() =>
         this.device.createBuffer({ size: Math.min(size, limit), usage: STORAGE_USAGE, label: op }),
       );
@@ -67,6 +78,7 @@ export class BufferPool {
       this.allocated += size;
       this.peakAllocated = Math.max(this.peakAllocated, this.allocated);
     }
+    this.lastUse.set(buf, this.generation);
     this.liveBytes += size;
     this.liveCount++;
     this.peakLive = Math.max(this.peakLive, this.liveBytes);
@@ -80,7 +92,7 @@ export class BufferPool {
     this.liveCount--;
     if (this.unusable.has(buf)) {
       this.allocated -= size;
-      buf.destroy();
+      this.retire(buf);
       return;
     }
     let list = this.free.get(size);
@@ -102,9 +114,36 @@ export class BufferPool {
       list.splice(i, 1);
       this.freeCount--;
       this.allocated -= size;
-      buf.destroy();
+      this.retire(buf);
     } else {
       this.unusable.add(buf);
+    }
+  }
+
+  /**
+   * Marks the end of one unit of repeated work (a training step). Free buffers that the next unit does not reuse
+   * before it needs a new buffer are destroyed then (releaseStale): crop sizes change from step to step, and the
+   * pool's memory should follow the work instead of holding every size it ever saw.
+   */
+  trimUnused(): void {
+    this.generation++;
+    this.staleSwept = false;
+  }
+
+  /** At the first miss of a generation: destroys the free buffers not handed out in this generation. */
+  private releaseStale(): void {
+    if (this.staleSwept) return;
+    this.staleSwept = true;
+    for (const [size, list] of this.free) {
+      const keep = list.filter((b) => this.lastUse.get(b) === this.generation);
+      for (const b of list) {
+        if (this.lastUse.get(b) === this.generation) continue;
+        this.allocated -= size;
+        this.freeCount--;
+        this.retire(b);
+      }
+      if (keep.length > 0) this.free.set(size, keep);
+      else this.free.delete(size);
     }
   }
 
@@ -113,7 +152,7 @@ export class BufferPool {
     for (const list of this.free.values()) {
       for (const b of list) {
         this.allocated -= this.sizes.get(b) ?? 0;
-        b.destroy();
+        this.retire(b);
       }
     }
     this.free.clear();
