@@ -154,7 +154,8 @@ export class SkipGenerator {
         `input ${w}×${h} px is too small: with ${this.config.scales} scales both sides must be at least ${min} px`,
       );
     }
-    // Intermediates stay alive for the tape; the caller's scope (a training step's tidy) releases them.
+    // Intermediates the backward reads stay alive for the tape; the caller's scope (a training step's tidy)
+    // releases them. The others go as soon as they are consumed (act(), the upsampled tensor).
     const z = this.level(0, x);
     const head = conv2d(z, this.param('head.conv.weight'), this.param('head.conv.bias'), { padding: 'none' });
     return sigmoid(colorMatrix(head, DECORR_RGB));
@@ -166,7 +167,18 @@ export class SkipGenerator {
       padding: 'reflect',
     });
     if (norm) y = this.bn(y, `${name}.bn`);
-    return act ? leakyRelu(y, SLOPE) : y;
+    return act ? this.act(y) : y;
+  }
+
+  /**
+   * LeakyReLU, releasing its input at once: the input is a conv or BN output that nothing else reads, and the
+   * activation's backward needs only its own output (conv backward reads its input, BN its input and statistics),
+   * so the tape does not have to keep it. One activation-sized tensor less per layer.
+   */
+  private act(x: Tensor): Tensor {
+    const y = leakyRelu(x, SLOPE);
+    x.release();
+    return y;
   }
 
   private bn(x: Tensor, name: string): Tensor {
@@ -181,10 +193,13 @@ export class SkipGenerator {
     d = this.convBnAct(d, `${p}.down2`);
     if (i < this.config.scales - 1) d = this.level(i + 1, d);
     const u = upsample2x(d, h, w);
-    let z = this.bn(concatChannels([s, u]), `${p}.concat_bn`);
+    const cat = concatChannels([s, u]);
+    // Neither the upsampling's nor the concatenation's backward reads the upsampled tensor.
+    u.release();
+    let z = this.bn(cat, `${p}.concat_bn`);
     z = this.convBnAct(z, `${p}.up`);
     z = this.convBnAct(z, `${p}.up1x1`, 1, i > 0, false);
-    return leakyRelu(z, SLOPE);
+    return this.act(z);
   }
 
   /** Releases the parameter tensors. */

@@ -3,6 +3,7 @@ import { gradCheck, maxAbsDiff, rand, testEngine } from '../../test/gpu';
 import { Tape } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
 import { leakyRelu, sigmoid } from './activation';
+import { scale } from './elementwise';
 
 describe('activations', () => {
   it('compute leakyRelu and sigmoid forward', async () => {
@@ -61,5 +62,17 @@ describe('activations', () => {
     tape.backward(y, e.fromArray([3], [1, 1, 1]));
     const g = await x.grad!.read();
     expect(maxAbsDiff(g, [0.2, 0.2, 1])).toBeLessThan(1e-7);
+  });
+
+  it('needs only its output for the backward (slope > 0): the input can be released first', async () => {
+    const e = await testEngine();
+    const x = e.fromArray([4], [-2, -0.5, 0.5, 3]);
+    x.requiresGrad = true;
+    const tape = Tape.start(e);
+    const h = scale(x, 2); // an intermediate whose only consumer is the activation
+    const y = leakyRelu(h, 0.1);
+    h.release();
+    tape.backward(y, e.fromArray([4], [1, 1, 1, 1]));
+    expect(maxAbsDiff(await x.grad!.read(), [0.2, 0.2, 2, 2])).toBeLessThan(1e-7);
   });
 });

@@ -23,7 +23,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 const LEAKY_RELU_BACKWARD_WGSL = /* wgsl */ `
 struct P { n: u32, slope: f32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+// s: the input, or the output where slope > 0 (same sign, and 0 where x is 0).
+@group(0) @binding(1) var<storage, read> s: array<f32>;
 @group(0) @binding(2) var<storage, read> gy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> gx: array<f32>;
 ${LINEAR_INDEX_WGSL}
@@ -32,7 +33,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let i = linearIndex(gid, nwg);
   if (i < p.n) {
     let g = gy[i];
-    gx[i] = select(g * p.slope, g, x[i] > 0.0);
+    gx[i] = select(g * p.slope, g, s[i] > 0.0);
   }
 }`;
 
@@ -77,11 +78,22 @@ function pointwise(name: string, code: string, params: Params, reads: Tensor[], 
   return out;
 }
 
-/** F.leaky_relu(x, slope): x where x > 0, slope·x elsewhere. */
+/**
+ * F.leaky_relu(x, slope): x where x > 0, slope·x elsewhere. With slope > 0 the output has the input's sign, so the
+ * backward reads the output, not x: a caller may release x once nothing else needs it (the generator does, which
+ * saves one activation-sized tensor per layer).
+ */
 export function leakyRelu(x: Tensor, slope = 0.2): Tensor {
   const out = pointwise('leakyRelu', LEAKY_RELU_WGSL, new Params().u32(x.size).f32(slope), [x], x.shape);
+  const signOf = slope > 0 ? out : x;
   return record('leakyRelu', [x], out, (gy) => [
-    pointwise('leakyRelu-backward', LEAKY_RELU_BACKWARD_WGSL, new Params().u32(x.size).f32(slope), [x, gy], x.shape),
+    pointwise(
+      'leakyRelu-backward',
+      LEAKY_RELU_BACKWARD_WGSL,
+      new Params().u32(x.size).f32(slope),
+      [signOf, gy],
+      x.shape,
+    ),
   ]);
 }
 
