@@ -2,8 +2,8 @@
  * The Text2LIVE image job (spec §A.11): one optimizer step per call of step(): sample the internal
  * dataset (§A.3), run the generator on the crop (and on the full image every `sourceImageEvery` steps),
  * render edit / alpha / green screen / composite (§A.5), compute the losses (§A.8) with CLIP views in
- * chunks, one backward through the generator, and a MADGRAD (or Adam) update with the exponential
- * learning-rate schedule (§A.10). Pause, resume and cancel happen between steps, in the caller's loop.
+ * chunks, a backward through the generator per item (gradients summed), and a MADGRAD (or Adam) update
+ * with the exponential learning-rate schedule (§A.10). Pause, resume and cancel happen between steps, in the caller's loop.
  */
 import type { ClipVisionTower } from '../clip/vision';
 import type { Engine } from '../gpu/engine';
@@ -17,6 +17,7 @@ import { Rng } from '../nn/rng';
 import { ExponentialLr } from '../nn/schedule';
 import { minInputSide, SkipGenerator, type SkipGeneratorConfig } from '../nn/skip';
 import { alphaComposite, GREEN_SCREEN } from '../ops/composite';
+import { add } from '../ops/elementwise';
 import { narrow } from '../ops/shape';
 import { validateConfig, type EditConfig } from './config';
 import { InternalDataset } from './dataset';
@@ -85,6 +86,51 @@ function planarToRgba(rgb: Float32Array, channels: 1 | 3, w: number, h: number, 
     data[4 * i + 3] = alpha ? toByte(alpha[i]) : 255;
   }
   return { width: w, height: h, data };
+}
+
+/**
+ * The gradients of one step's total loss with respect to the generator's parameters, left in their `.grad`, and
+ * the step's loss terms ([7], LOSS_VALUE_ORDER) with their weights. The items (the crop, then the full image on
+ * full-image steps) run one at a time, forward, losses and backward, their gradients summed: only one generator
+ * pass's activations are held at once, and the result is that of one backward through both (the terms are sums
+ * over the items, and each pass normalizes with its own batch statistics).
+ */
+export function accumulateStepGradients(
+  ctx: LossContext,
+  generator: SkipGenerator,
+  inputs: readonly Tensor[],
+  step: number,
+  relevancy: Tensor | null,
+): { values: Tensor; weights: number[] } {
+  const engine = ctx.engine;
+  const params = generator.params.map((p) => p.value);
+  let sum: Tensor | null = null;
+  let weights: number[] = [];
+  inputs.forEach((input, k) => {
+    const last = k === inputs.length - 1;
+    const part = engine.tidy(() => {
+      const tape = Tape.start(engine);
+      const r = renderOutput(generator.forward(input), input);
+      const item: LossItem = { input, composite: r.composite, greenscreen: r.greenscreen, alpha: r.alpha };
+      // The CLIP terms run their own tapes on detached copies; the generator's tape resumes at backward.
+      engine.activeTape = null;
+      const losses = computeLosses(ctx, [item], step, last ? relevancy : null, { first: k, count: inputs.length });
+      // The CLIP passes' buffers are free now and of no use to the generator's backward: let them go when it
+      // first needs a new buffer, instead of holding both working sets.
+      engine.pool.trimUnused();
+      tape.backwardMany(losses.seeds, [], { accumulate: k > 0 });
+      // The gradients leave this scope (the next item adds to them); the activations do not.
+      return { values: losses.values, weights: losses.weights, grads: params.map((p) => p.grad) };
+    });
+    // Each pass is a unit of the pool's reuse: sizes vary from pass to pass (random crops, the full image), and
+    // buffers the next pass does not reuse go back to the device when it first needs a new one.
+    engine.pool.trimUnused();
+    if (last) weights = part.weights;
+    const prev: Tensor | null = sum;
+    sum = prev ? engine.noGrad(() => add(prev, part.values)) : part.values;
+  });
+  if (!sum) throw new Error('accumulateStepGradients: no inputs');
+  return { values: sum, weights };
 }
 
 export class EditJob {
@@ -205,17 +251,9 @@ export class EditJob {
     }
     const lr = this.schedule.lr;
     const values = engine.tidy(() => {
-      const tape = Tape.start(engine);
-      const items: LossItem[] = inputs.map((input) => {
-        const r = renderOutput(this.generator.forward(input), input);
-        return { input, composite: r.composite, greenscreen: r.greenscreen, alpha: r.alpha };
-      });
-      // The CLIP terms run their own tapes on detached copies; the generator's tape resumes at backward.
-      engine.activeTape = null;
-      const losses = computeLosses(ctx, items, step, relevancy);
-      tape.backwardMany(losses.seeds);
+      const r = accumulateStepGradients(ctx, this.generator, inputs, step, relevancy);
       this.optimizer.step(lr);
-      return { values: losses.values, weights: losses.weights };
+      return r;
     });
     this.schedule.step();
     this.steps++;

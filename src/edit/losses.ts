@@ -188,19 +188,28 @@ function accumulate(acc: Tensor | null, b: Tensor): Tensor {
   return sum;
 }
 
+/** Which of a step's items a computeLosses call handles: items first..first+items.length−1 of `count`. */
+export interface ItemRange {
+  first: number;
+  count: number;
+}
+
 /**
- * All loss terms of one step. `relevancy` is the bootstrap target for the last item ([1,1,224,224],
- * from relevancyTarget), or null when bootstrapping is off at this step.
+ * All loss terms of one step, or of some of its items (`range`: the step can run item by item, so that only
+ * one generator pass is held at a time; the terms are sums over the items, so the parts add up to the whole).
+ * `relevancy` is the bootstrap target for the step's last item ([1,1,224,224], from relevancyTarget), or null
+ * when bootstrapping is off at this step.
  */
 export function computeLosses(
   ctx: LossContext,
   items: readonly LossItem[],
   step: number,
   relevancy: Tensor | null,
+  range: ItemRange = { first: 0, count: items.length },
 ): LossResult {
   const { engine, vision, config, targets } = ctx;
   const draws = ctx.draws ?? randomDraws(ctx.rng);
-  const K = items.length;
+  const K = range.count;
   const nAug = config.nAug;
   const fill = config.clipAffineTransformFill;
   const lambdaBoot = relevancy ? bootstrapWeight(config, step) : 0;
@@ -225,7 +234,8 @@ export function computeLosses(
     engine.fromArray([rows.length, rows[0].length], stackRows(rows), 'targets');
 
   const seeds: Array<{ output: Tensor; grad: Tensor }> = [];
-  items.forEach((item, k) => {
+  items.forEach((item, i) => {
+    const k = range.first + i;
     const [, , h, w] = item.input.shape;
     let gComposite: Tensor | null = null;
     let gScreen: Tensor | null = null;
@@ -254,7 +264,8 @@ export function computeLosses(
       outChunks.forEach((chunk, c) => {
         const share = chunk.length / (nAug * K);
         const { grad, value } = termGradient(engine, item.composite, weights[1], (leaf) => {
-          const inputEmbeds = engine.noGrad(() => embedsOf(viewsOf(item.input, inChunks[c])));
+          // Its own scope: only the embeddings outlive the input's forward pass.
+          const inputEmbeds = engine.tidy(() => engine.noGrad(() => embedsOf(viewsOf(item.input, inChunks[c]))));
           const delta = sub(embedsOf(viewsOf(leaf, chunk)), inputEmbeds);
           const cos = mean(cosineSimilarityRows(delta, targetTensor(dirs), 1e-8));
           return affine(cos, -share, share);
@@ -285,7 +296,7 @@ export function computeLosses(
           tokensOnly: true,
         }).tokens!;
       const { grad, value } = termGradient(engine, item.composite, weights[3], (leaf) => {
-        const reference = engine.noGrad(() => cosineSelfSimilarity(tokensOf(item.input)));
+        const reference = engine.tidy(() => engine.noGrad(() => cosineSelfSimilarity(tokensOf(item.input))));
         return affine(mse(cosineSelfSimilarity(tokensOf(leaf)), reference), 1 / K);
       });
       gComposite = accumulate(gComposite, grad);

@@ -25,6 +25,25 @@ describe('Tape', () => {
     x.release();
   });
 
+  it('adds to a leaf gradient from an earlier backward when asked to accumulate, else replaces it', async () => {
+    const e = await testEngine();
+    const x = e.fromArray([3], [1, 2, 3]).keep();
+    x.requiresGrad = true;
+    const pass = (accumulate: boolean) =>
+      e.tidy(() => {
+        const tape = Tape.start(e);
+        tape.backwardMany([{ output: mul(x, x), grad: e.fromArray([3], [1, 1, 1]) }], [], { accumulate });
+        return x.grad!;
+      });
+    const first = pass(false);
+    const second = pass(true); // 2x + 2x
+    expect(first.released).toBe(true);
+    expect([...(await second.read())]).toEqual([4, 8, 12]);
+    const replaced = pass(false);
+    expect([...(await replaced.read())]).toEqual([2, 4, 6]);
+    for (const t of [second, replaced, x]) t.release();
+  });
+
   it('returns the gradients of intermediates it was asked to keep', async () => {
     const e = await testEngine();
     const x = e.fromArray([2], [1, 2]).keep();

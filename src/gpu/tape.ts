@@ -75,10 +75,13 @@ export class Tape {
    * Backward from several outputs at once, each with its gradient (null: ones, for a scalar output).
    * Used when the gradients of some outputs were accumulated separately (e.g. CLIP losses processed
    * view chunk by view chunk) and one backward through the generator finishes the step.
+   * With `accumulate`, a leaf that already has a `.grad` gets the sum (several backward passes through the
+   * same parameters, e.g. one per generator input); otherwise `.grad` is replaced.
    */
   backwardMany(
     seeds: ReadonlyArray<{ output: Tensor; grad: Tensor | null }>,
     keepGradsOf: readonly Tensor[] = [],
+    opts: { accumulate?: boolean } = {},
   ): Map<Tensor, Tensor> {
     const retained = new Set(keepGradsOf);
     const engine = this.engine;
@@ -162,8 +165,15 @@ export class Tape {
       const result = new Map<Tensor, Tensor>();
       for (const [t, g] of grads) {
         if (!produced.has(t) && t.requiresGrad) {
-          t.grad = g;
-          result.set(t, g);
+          if (opts.accumulate && t.grad && !t.grad.released) {
+            const sum = addGradients(engine, t.grad, g);
+            t.grad.release();
+            drop(g);
+            t.grad = sum;
+          } else {
+            t.grad = g;
+          }
+          result.set(t, t.grad);
         } else if (retained.has(t)) {
           result.set(t, g);
         } else if (!outputs.has(t)) drop(g);
