@@ -2,7 +2,7 @@
  * Command-line arguments of `npm run bench -- generator …` (bench.ts), parsed and validated without touching a GPU,
  * so a typo fails at once with a clear message (exit code 1) instead of after minutes of SwiftShader work.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { DEFAULT_SKIP_CONFIG, minInputSide } from '../nn/skip';
 
 export const GENERATOR_BENCH_USAGE = `Usage: npm run bench -- generator [options]
@@ -35,7 +35,8 @@ export interface GeneratorBenchOptions {
   json?: string;
 }
 
-function integer(name: string, raw: string | undefined, fallback: number, min: number): number {
+/** An integer option's value (`fallback` when absent), at least `min`; a BenchUsageError naming it otherwise. */
+export function integerOption(name: string, raw: string | undefined, fallback: number, min: number): number {
   if (raw === undefined) return fallback;
   const v = Number(raw);
   if (raw.trim() === '' || !Number.isSafeInteger(v) || v < min) {
@@ -45,58 +46,51 @@ function integer(name: string, raw: string | undefined, fallback: number, min: n
   return v;
 }
 
+/** node:util parseArgs with strict options and no positionals; its errors become BenchUsageErrors. */
+export function parseBenchOptions<O extends ParseArgsOptionsConfig>(args: readonly string[], options: O) {
+  try {
+    return parseArgs({ args: [...args], strict: true, allowPositionals: false, options }).values;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const msg = e instanceof Error ? e.message : String(e);
+    const quoted = /'([^']+)'/.exec(msg)?.[1] ?? msg;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new BenchUsageError(`unknown option ${quoted}`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new BenchUsageError(`unexpected argument "${quoted}"`);
+    throw new BenchUsageError(msg.replace(/^Option /, 'option '));
+  }
+}
+
 /**
  * Parses the arguments after `generator`. Returns null for `--help`. Throws BenchUsageError for an unknown option, a
  * stray positional, a missing or non-integer value, or an input smaller than the generator accepts.
  */
 export function parseGeneratorBenchArgs(args: readonly string[]): GeneratorBenchOptions | null {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        size: { type: 'string' },
-        height: { type: 'string' },
-        width: { type: 'string' },
-        iters: { type: 'string' },
-        warmup: { type: 'string' },
-        scales: { type: 'string' },
-        channels: { type: 'string' },
-        json: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    const msg = e instanceof Error ? e.message : String(e);
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      const option = /'([^']+)'/.exec(msg)?.[1] ?? msg;
-      throw new BenchUsageError(`unknown option ${option}`);
-    }
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      const arg = /'([^']+)'/.exec(msg)?.[1] ?? msg;
-      throw new BenchUsageError(`unexpected argument "${arg}"`);
-    }
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new BenchUsageError(msg.replace(/^Option /, 'option '));
-    throw e;
-  }
+  const values = parseBenchOptions(args, {
+    size: { type: 'string' },
+    height: { type: 'string' },
+    width: { type: 'string' },
+    iters: { type: 'string' },
+    warmup: { type: 'string' },
+    scales: { type: 'string' },
+    channels: { type: 'string' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return null;
-  const scales = integer('scales', values.scales, DEFAULT_SKIP_CONFIG.scales, 1);
+  const scales = integerOption('scales', values.scales, DEFAULT_SKIP_CONFIG.scales, 1);
   if (scales > 12) throw new BenchUsageError(`--scales must be at most 12, got ${scales}`);
-  const channels = integer('channels', values.channels, DEFAULT_SKIP_CONFIG.down, 1);
-  const size = integer('size', values.size, 512, 1);
-  const height = integer('height', values.height, size, 1);
-  const width = integer('width', values.width, size, 1);
+  const channels = integerOption('channels', values.channels, DEFAULT_SKIP_CONFIG.down, 1);
+  const size = integerOption('size', values.size, 512, 1);
+  const height = integerOption('height', values.height, size, 1);
+  const width = integerOption('width', values.width, size, 1);
   const min = minInputSide({ ...DEFAULT_SKIP_CONFIG, scales });
   if (height < min || width < min) {
     throw new BenchUsageError(
       `${width}×${height} px is too small: with ${scales} scales the generator needs at least ${min} px on each side`,
     );
   }
-  const iters = integer('iters', values.iters, 3, 1);
-  const warmup = integer('warmup', values.warmup, 1, 0);
+  const iters = integerOption('iters', values.iters, 3, 1);
+  const warmup = integerOption('warmup', values.warmup, 1, 0);
   if (values.json !== undefined && values.json.trim() === '') throw new BenchUsageError('--json needs a file name');
   return {
     height,

@@ -17,7 +17,6 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseOnnx } from '../clip/onnx';
 import { ClipVisionTower } from '../clip/vision';
 import {
@@ -35,7 +34,7 @@ import { Tape } from '../gpu/tape';
 import { Rng } from '../nn/rng';
 import { sphericalDistance } from '../ops/clipLoss';
 import { mean } from '../ops/reduce';
-import { BenchUsageError } from './benchArgs';
+import { BenchUsageError, integerOption, parseBenchOptions } from './benchArgs';
 import { adapterLabel, median, timeIt } from './benchCommon';
 
 type OrtModule = typeof import('onnxruntime-web/webgpu');
@@ -540,46 +539,20 @@ export const CLIP_BENCH_USAGE = `Usage: npm run bench -- clip [options]
 
 export type ClipBenchArgs = Omit<ClipBenchOptions, 'log'> & { json?: string };
 
-function integerArg(name: string, raw: string | undefined, fallback: number, min: number): number {
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isSafeInteger(v) || v < min) {
-    throw new BenchUsageError(`--${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer, got "${raw}"`);
-  }
-  return v;
-}
-
 /** Parses the arguments after `clip`; null for `--help`. Throws BenchUsageError on a mistake (before any GPU work). */
 export function parseClipBenchArgs(args: readonly string[]): ClipBenchArgs | null {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        views: { type: 'string' },
-        size: { type: 'string' },
-        model: { type: 'string' },
-        iters: { type: 'string' },
-        warmup: { type: 'string' },
-        seed: { type: 'string' },
-        'no-ort': { type: 'boolean' },
-        'ort-device': { type: 'string' },
-        json: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const quoted = /'([^']+)'/.exec(msg)?.[1];
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && quoted) throw new BenchUsageError(`unknown option ${quoted}`);
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' && quoted) {
-      throw new BenchUsageError(`unexpected argument "${quoted}"`);
-    }
-    throw new BenchUsageError(msg.replace(/^Option /, 'option '));
-  }
+  const values = parseBenchOptions(args, {
+    views: { type: 'string' },
+    size: { type: 'string' },
+    model: { type: 'string' },
+    iters: { type: 'string' },
+    warmup: { type: 'string' },
+    seed: { type: 'string' },
+    'no-ort': { type: 'boolean' },
+    'ort-device': { type: 'string' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return null;
   const ortDevice = values['ort-device'] ?? 'shared';
   if (ortDevice !== 'shared' && ortDevice !== 'own') {
@@ -597,11 +570,11 @@ export function parseClipBenchArgs(args: readonly string[]): ClipBenchArgs | nul
   }
   if (values.json !== undefined && values.json.trim() === '') throw new BenchUsageError('--json needs a file name');
   return {
-    views: integerArg('views', values.views, 16, 1),
-    size: values.size === undefined ? undefined : integerArg('size', values.size, 224, 1),
-    iters: integerArg('iters', values.iters, 3, 1),
-    warmup: integerArg('warmup', values.warmup, 1, 0),
-    seed: integerArg('seed', values.seed, 1234, 0),
+    views: integerOption('views', values.views, 16, 1),
+    size: values.size === undefined ? undefined : integerOption('size', values.size, 224, 1),
+    iters: integerOption('iters', values.iters, 3, 1),
+    warmup: integerOption('warmup', values.warmup, 1, 0),
+    seed: integerOption('seed', values.seed, 1234, 0),
     ort: !values['no-ort'],
     ortDevice,
     ...(values.model !== undefined ? { model: values.model } : {}),

@@ -13,7 +13,6 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseOnnx } from '../clip/onnx';
 import { ClipVisionTower } from '../clip/vision';
 import { extractVisionWeights, visionConfigFromJson, type VisionWeights } from '../clip/visionWeights';
@@ -38,7 +37,7 @@ import type { Engine } from '../gpu/engine';
 import { formatBytes } from '../gpu/errors';
 import { nodeEngine } from '../gpu/node';
 import { Rng } from '../nn/rng';
-import { BenchUsageError } from './benchArgs';
+import { BenchUsageError, integerOption, parseBenchOptions } from './benchArgs';
 import { adapterLabel } from './benchCommon';
 import { parameterCount, randomVisionWeights } from './clipBench';
 
@@ -372,55 +371,29 @@ export interface StepBenchArgs {
   json?: string;
 }
 
-function integerArg(name: string, raw: string | undefined, fallback: number, min: number): number {
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isSafeInteger(v) || v < min) {
-    throw new BenchUsageError(`--${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer, got "${raw}"`);
-  }
-  return v;
-}
-
 /** Parses the arguments after `step`; null for `--help`. Throws BenchUsageError on a mistake (before any GPU work). */
 export function parseStepBenchArgs(args: readonly string[]): StepBenchArgs | null {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        quality: { type: 'string' },
-        size: { type: 'string' },
-        model: { type: 'string' },
-        image: { type: 'string' },
-        steps: { type: 'string' },
-        'view-chunk': { type: 'string' },
-        'memory-only': { type: 'boolean' },
-        warmup: { type: 'string' },
-        'no-bootstrap': { type: 'boolean' },
-        seed: { type: 'string' },
-        json: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const quoted = /'([^']+)'/.exec(msg)?.[1];
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && quoted) throw new BenchUsageError(`unknown option ${quoted}`);
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' && quoted) {
-      throw new BenchUsageError(`unexpected argument "${quoted}"`);
-    }
-    throw new BenchUsageError(msg.replace(/^Option /, 'option '));
-  }
+  const values = parseBenchOptions(args, {
+    quality: { type: 'string' },
+    size: { type: 'string' },
+    model: { type: 'string' },
+    image: { type: 'string' },
+    steps: { type: 'string' },
+    'view-chunk': { type: 'string' },
+    'memory-only': { type: 'boolean' },
+    warmup: { type: 'string' },
+    'no-bootstrap': { type: 'boolean' },
+    seed: { type: 'string' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return null;
   if (values.quality === undefined) throw new BenchUsageError(`--quality is required (${QUALITY_LEVELS.join(', ')})`);
   if (!isQualityLevel(values.quality)) {
     throw new BenchUsageError(`--quality must be one of ${QUALITY_LEVELS.join(', ')}, got "${values.quality}"`);
   }
   const level = getQualitySettings(values.quality);
-  const steps = integerArg('steps', values.steps, 1, 1);
+  const steps = integerOption('steps', values.steps, 1, 1);
   if (steps >= level.steps) {
     throw new BenchUsageError(`--steps must be below the level's ${level.steps} steps (the warm-up is one more)`);
   }
@@ -442,14 +415,14 @@ export function parseStepBenchArgs(args: readonly string[]): StepBenchArgs | nul
   if (values.json !== undefined && values.json.trim() === '') throw new BenchUsageError('--json needs a file name');
   return {
     quality: values.quality,
-    size: values.size === undefined ? undefined : integerArg('size', values.size, level.size, 1),
+    size: values.size === undefined ? undefined : integerOption('size', values.size, level.size, 1),
     image,
     steps,
-    viewChunk: integerArg('view-chunk', values['view-chunk'], 8, 1),
+    viewChunk: integerOption('view-chunk', values['view-chunk'], 8, 1),
     memoryOnly: !!values['memory-only'],
     warmup,
     bootstrap: !values['no-bootstrap'],
-    seed: integerArg('seed', values.seed, 1, 0),
+    seed: integerOption('seed', values.seed, 1, 0),
     ...(values.model !== undefined ? { model: values.model } : {}),
     ...(values.json !== undefined ? { json: values.json } : {}),
   };
