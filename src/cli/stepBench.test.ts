@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { testEngine } from '../../test/gpu';
-import { DEFAULT_EDIT_CONFIG, validateConfig } from '../edit/config';
+import { tinyEditConfig } from '../../test/tinyEdit';
 import { readImageFile } from '../edit/imageIO.node.js';
 import { QUALITY_SETTINGS } from '../edit/quality';
 import { add } from '../ops/elementwise';
@@ -106,17 +106,9 @@ describe('step benchmark on the tiny CLIP', () => {
     const image = await readImageFile(DEFAULT_STEP_IMAGE);
     // A tiny but complete edit (job.test.ts's): small generator, 2 views, bootstrap, a full-image step every 2.
     // The memory-only run must allocate, release and peak exactly like the real one, step by step.
-    const baseConfig = validateConfig({
-      ...DEFAULT_EDIT_CONFIG,
-      numScales: 3,
-      skipN33d: 8,
-      skipN33u: 8,
-      skipN11: 4,
+    const baseConfig = tinyEditConfig({
       seed: 5,
       sourceImageEvery: 2,
-      screenText: 'golden dog',
-      compText: 'golden dog',
-      srcText: 'dog',
       bootstrapText: 'dog',
       bootstrapEpoch: 3,
       nEpochs: 3,

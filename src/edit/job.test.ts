@@ -3,32 +3,15 @@ import { testEngine } from '../../test/gpu';
 import { createClipModel, type ClipModel } from '../clip/clipModel';
 import { loadModelFromDirectory } from '../clip/modelDirectory';
 import type { Engine } from '../gpu/engine';
-import { DEFAULT_EDIT_CONFIG, validateConfig, type EditConfig } from './config';
+import { tinyEditConfig, TINY_EDIT_PHOTO } from '../../test/tinyEdit';
+import type { EditConfig } from './config';
 import { readImageFile } from './imageIO.node.js';
 import { EditJob } from './job';
 import type { RgbaImage } from './jobTypes';
 
-const PHOTO = new URL('../../../shared/data/images/dog-on-bench.png', import.meta.url).pathname;
-
-/** A tiny but complete edit: small generator, 2 views, bootstrap on, a full-image step every 2 steps. */
+/** A tiny but complete edit: bootstrap on, a full-image step every 2 steps. */
 function tinyConfig(seed: number): EditConfig {
-  return validateConfig({
-    ...DEFAULT_EDIT_CONFIG,
-    resizeInput: 40,
-    numScales: 3,
-    skipN33d: 8,
-    skipN33u: 8,
-    skipN11: 4,
-    nAug: 2,
-    nEpochs: 3,
-    seed,
-    sourceImageEvery: 2,
-    screenText: 'golden dog',
-    compText: 'golden dog',
-    srcText: 'dog',
-    bootstrapText: 'dog',
-    bootstrapEpoch: 3,
-  });
+  return tinyEditConfig({ nEpochs: 3, seed, sourceImageEvery: 2, bootstrapText: 'dog', bootstrapEpoch: 3 });
 }
 
 let shared: Promise<{ engine: Engine; clip: ClipModel; image: RgbaImage }> | null = null;
@@ -36,7 +19,7 @@ function setup() {
   shared ??= (async () => {
     const engine = await testEngine();
     const clip = await createClipModel(engine, await loadModelFromDirectory('models/tiny-clip'));
-    return { engine, clip, image: await readImageFile(PHOTO) };
+    return { engine, clip, image: await readImageFile(TINY_EDIT_PHOTO) };
   })();
   return shared;
 }

@@ -301,6 +301,9 @@ export class EditJob {
       r.greenscreen.read(),
     ]);
     for (const t of Object.values(r)) t.release();
+    // A full-resolution render's buffers are of a one-off size (up to ~2 GB at 2048 px): back to the device now,
+    // not whenever the next step first misses.
+    if (image !== this.source) engine.pool.trim();
     return {
       composite: planarToRgba(composite, 3, w, h),
       edit: planarToRgba(edit, 3, w, h, alpha),

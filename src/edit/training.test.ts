@@ -24,7 +24,8 @@ import { Rng } from '../nn/rng';
 import { CLIP_MEAN, CLIP_STD, normalizeImage } from '../ops/normalize';
 import { resizeBilinear } from '../ops/resize';
 import type { ClipVisionTower } from '../clip/vision';
-import { DEFAULT_EDIT_CONFIG, validateConfig, type EditConfig } from './config';
+import { tinyEditConfig, TINY_EDIT_PHOTO } from '../../test/tinyEdit';
+import { validateConfig, type EditConfig } from './config';
 import { toTensorData } from './image';
 import { readImageFile } from './imageIO.node.js';
 import { EditJob } from './job';
@@ -32,23 +33,9 @@ import type { EditRenders, RgbaImage } from './jobTypes';
 import { computeLosses, LOSS_VALUE_ORDER, randomDraws, relevancyTarget, weightedTotal } from './losses';
 import { encodeTargets, type TextTargets } from './targets';
 
-const PHOTO = new URL('../../../shared/data/images/dog-on-bench.png', import.meta.url).pathname;
 const SIZE = 40;
 
-const BASE = validateConfig({
-  ...DEFAULT_EDIT_CONFIG,
-  resizeInput: SIZE,
-  numScales: 3,
-  skipN33d: 8,
-  skipN33u: 8,
-  skipN11: 4,
-  nAug: 2,
-  lr: 0.01,
-  seed: 5,
-  screenText: 'golden dog',
-  compText: 'golden dog',
-  srcText: 'dog',
-});
+const BASE = tinyEditConfig({ lr: 0.01, seed: 5 });
 
 function tensorOf(engine: Engine, img: RgbaImage, channels: 1 | 3): Tensor {
   const data = toTensorData(img);
@@ -142,7 +129,7 @@ interface Trained {
 async function train(config: EditConfig, label: string): Promise<Trained> {
   const engine = await testEngine();
   const clip = await createClipModel(engine, await loadModelFromDirectory('models/tiny-clip'));
-  const image = await readImageFile(PHOTO);
+  const image = await readImageFile(TINY_EDIT_PHOTO);
   const job = await EditJob.create({ engine, vision: clip.vision, text: clip.text, image, config, viewChunk: 2 });
   const targets = await encodeTargets(clip.text, job.config);
   const inputSimilarity = await similarity(clip.vision, job.source, targets.comp);
