@@ -5,14 +5,14 @@ import { DEFAULT_EDIT_CONFIG, validateConfig, type EditConfig } from '../src/edi
 export const TINY_EDIT_PHOTO = new URL('../../shared/data/images/dog-on-bench.png', import.meta.url).pathname;
 
 /**
- * A 40 px working image, a 3-scale generator with 8/8/4 channels, 2 CLIP views per term and the golden-dog prompts
+ * A 40 px working image, a 2-scale generator with 8/8/4 channels, 2 CLIP views per term and the golden-dog prompts
  * (bootstrap off unless an override sets it), with `overrides` on top.
  */
 export function tinyEditConfig(overrides: Partial<EditConfig> = {}): EditConfig {
   return validateConfig({
     ...DEFAULT_EDIT_CONFIG,
     resizeInput: 40,
-    numScales: 3,
+    numScales: 2,
     skipN33d: 8,
     skipN33u: 8,
     skipN11: 4,
