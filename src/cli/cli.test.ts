@@ -92,7 +92,7 @@ describe('text2live edit: the command', () => {
       configFile,
       JSON.stringify({
         resize_input: 40,
-        num_scales: 3,
+        num_scales: 2,
         skip_n33d: 8,
         skip_n33u: 8,
         skip_n11: 4,
