@@ -6,7 +6,7 @@ export const TINY_EDIT_PHOTO = new URL('../../shared/data/images/dog-on-bench.pn
 
 /**
  * A 40 px working image, a 2-scale generator with 8/8/4 channels, 2 CLIP views per term and the golden-dog prompts
- * (bootstrap off unless an override sets it), with `overrides` on top.
+ * (bootstrap off unless an override sets it; relevancy from the last block), with `overrides` on top.
  */
 export function tinyEditConfig(overrides: Partial<EditConfig> = {}): EditConfig {
   return validateConfig({
@@ -20,6 +20,8 @@ export function tinyEditConfig(overrides: Partial<EditConfig> = {}): EditConfig 
     screenText: 'golden dog',
     compText: 'golden dog',
     srcText: 'dog',
+    // The tiny CLIP has 2 attention blocks: 0 selects its last one, as the reference's 10 does for ViT-B/32's 12.
+    relevancyNumLayers: 0,
     ...overrides,
   });
 }

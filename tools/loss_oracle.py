@@ -21,18 +21,22 @@ The step
     region-of-interest row. They stand in for text embeddings; the losses do not care where rows come from.
   * Augmentations: n_aug = 3 views per CLIP term, with FIXED parameters listed in the metadata key "views" (one
     list of 3 views per request, in the order the engine asks: per item, composition, direction output,
-    direction input, screen) and FIXED target rows in "indices" (per item: composition, direction, screen). The
+    direction input, screen) and FIXED target rows in "indices" (once per step: composition, direction, screen). The
     views were drawn by the §A.7 law from seed 13, then the feature flags were set by view number g = 0..23 so that
     every feature and most pairs occur: flip if g odd; affine unless g % 4 == 3; perspective if g % 3 == 1;
     colour jitter unless g % 5 == 0 (random order); grayscale if g % 7 == 3. View 0 of each request is the whole
-    image (no crop). Fill 1 (white, image mode).
+    image (no crop). Fill 1 (white, image mode). The target rows are drawn once per step and shared by both items,
+    as the reference's loss calls do (spec §A.6.4, §A.8).
     The views are computed the way the reference computes them: torch.nn.functional.interpolate (bilinear,
     align_corners=False, no antialias) for resizes, and torchvision.transforms.functional.hflip, affine,
     perspective, adjust_brightness/contrast/saturation/hue and rgb_to_grayscale (tensor paths: grid_sample with
     the all-ones mask channel and fill blend), then the CLIP normalization.
   * Losses (spec §A.8, image defaults): composition, direction, screen, structure, sparsity L0/L1 and the
-    relevancy bootstrap (last item only, at weight 1/K; relevancy per §A.9 with the last block), at step 3 with
-    bootstrap_epoch 10 and the linear schedule: lambda_b = 10 * (1 - 4/10) = 6.
+    relevancy bootstrap (last item only, at weight 1/K; relevancy per §A.9 with the last block: relevancy_num_layers
+    0 for the 2-block model), at step 3 with bootstrap_epoch 10 and the linear schedule: lambda_b = 10 * (1 - 4/10)
+    = 6. bootstrapping_min_cover 0.7: the reference's RandomSizeCrop cuts the same FIXED box ("bootstrap_crop", a
+    32 x 41 crop of the full image) out of the alpha and the input before both are resized to 56 x 56 and the
+    relevancy map is computed.
   * Stored: the input and both items' inputs, generator parameters, the unweighted loss terms (each already
     divided by K as the reference does), their weights and total, dTotal/d(parameter) for every parameter,
     dTotal/d(composite, greenscreen, alpha) of both items (for alpha: through the sparsity and bootstrap terms
@@ -89,7 +93,8 @@ CONFIG = dict(
     lambdaBootstrapMin=0.0,
     bootstrapEpoch=10,
     bootstrapScheduler="linear",
-    relevancyNumLayers=10,
+    relevancyNumLayers=0,
+    bootstrappingMinCover=0.7,
     clipAffineTransformFill=1.0,
     nAug=N_AUG,
 )
@@ -253,6 +258,10 @@ def bootstrap_weight(step):
     return max(c["lambdaBootstrapMin"], c["lambdaBootstrap"] * (1 - (step + 1) / c["bootstrapEpoch"]))
 
 
+def cut(x, box):
+    return x[:, :, box["top"] : box["top"] + box["height"], box["left"] : box["left"] + box["width"]]
+
+
 # ------------------------------------------------------------------------------------------------------- main
 
 
@@ -294,7 +303,9 @@ def main():
         for _ in range(4):  # composition, direction output, direction input, screen
             views.append(draw_views(rng, N_AUG, ih, iw, hv, wv, gcount))
             gcount += N_AUG
-    indices = [[0, 2, 2], [1, 0], [1], [1], [1, 1], [0, 1]]  # per item: composition, direction, screen
+    indices = [[0, 2, 2], [1, 0], [1, 1]]  # once per step, shared by both items: composition, direction, screen
+    # RandomSizeCrop(0.7) of the full image (40 x 52): s = 0.8 -> int(40 * 0.8) x int(52 * 0.8) = 32 x 41.
+    bootstrap_crop = dict(top=5, left=7, height=32, width=41)
 
     # ---- forward
     lam_b = bootstrap_weight(STEP)
@@ -308,8 +319,8 @@ def main():
         lam_b,
     ]
     layers = VISION["num_hidden_layers"]
-    blocks = max(1, layers - 1 - CONFIG["relevancyNumLayers"])
-    relevancy = relevancy_target(vision, inputs[-1], roi, VISION["image_size"], blocks)
+    blocks = layers - 1 - CONFIG["relevancyNumLayers"]
+    relevancy = relevancy_target(vision, cut(inputs[-1], bootstrap_crop), roi, VISION["image_size"], blocks)
 
     green = torch.tensor(GREEN, dtype=torch.float64).view(1, 3, 1, 1)
     renders = []
@@ -326,7 +337,7 @@ def main():
             t.retain_grad()
         renders.append(dict(composite=composite, greenscreen=greenscreen, alpha=alpha))
         v_comp, v_out, v_in, v_screen = views[4 * k : 4 * k + 4]
-        i_comp, i_dir, i_screen = indices[3 * k : 3 * k + 3]
+        i_comp, i_dir, i_screen = indices
 
         e = t2l_vision_forward(vision, augment(composite, v_comp))[0]
         terms[0] = terms[0] + spherical_distance(e[:, None, :], comp[i_comp][None, :, :]).mean() / K
@@ -352,7 +363,7 @@ def main():
         terms[5] = terms[5] + alpha.mean() / K
         if k == K - 1:  # the quirk: assigned, not accumulated, then divided by K
             size = relevancy.shape[0]
-            terms[6] = F.mse_loss(resize(alpha, size, size)[0, 0], relevancy) / K
+            terms[6] = F.mse_loss(resize(cut(alpha, bootstrap_crop), size, size)[0, 0], relevancy) / K
 
     total = sum(wt * t for wt, t in zip(weights, terms))
     total.backward()
@@ -376,7 +387,7 @@ def main():
         tensors[f"grad.{n}"] = p.grad.float().numpy()
 
     metadata = {
-        "format": "text2live-web loss oracle v1",
+        "format": "text2live-web loss oracle v2",
         "source": "tools/loss_oracle.py",
         "photo": "../shared/data/images/dog-on-bench.png, PIL bilinear resize to 52x40",
         "crop": json.dumps(CROP),
@@ -388,7 +399,9 @@ def main():
         "views": json.dumps(views),
         "views_order": "per item (crop, then full image): composition, direction output, direction input, screen",
         "indices": json.dumps(indices),
-        "indices_order": "per item: composition rows of targets.comp, direction pairs (comp[i] - src[i]), screen rows",
+        "indices_order": "once per step, shared by both items: composition rows of targets.comp, direction pairs "
+        "(comp[i] - src[i]), screen rows",
+        "bootstrap_crop": json.dumps(bootstrap_crop),
         "terms_order": json.dumps(TERMS),
         "terms": "unweighted, each already divided by K = 2 as the reference does; total = sum(weights * terms)",
         "param_names": json.dumps(names),

@@ -163,7 +163,18 @@ describe('validateConfig errors', () => {
     expect(e.message).toContain('"madgrad", "adam"');
 
     e = errorOf(() => validateConfig({ useNegativeBootstrap: 'False' }));
-    expect(e.message).toContain('useNegativeBootstrap: expected a boolean');
+    expect(e.message).toContain('useNegativeBootstrap: expected false');
+    e = errorOf(() => validateConfig({ use_negative_bootstrap: true }));
+    expect(e.message).toContain('not implemented');
+    expect(validateConfig({ use_negative_bootstrap: false }).useNegativeBootstrap).toBe(false);
+
+    // relevancy_num_layers 11 leaves ViT-B/32 no attention block (the reference's 0/0 map).
+    e = errorOf(() => validateConfig({ relevancy_num_layers: 11 }));
+    expect(e.key).toBe('relevancy_num_layers');
+    expect(e.message).toContain('11 leaves none');
+    expect(validateConfig({ relevancyNumLayers: 10 }).relevancyNumLayers).toBe(10);
+    expect(validateConfig({ relevancyNumLayers: -1 }).relevancyNumLayers).toBe(-1);
+    expect(errorOf(() => validateConfig({ relevancyNumLayers: 12 })).message).toContain('[-1, 10]');
 
     e = errorOf(() => validateConfig({ lr: 0 }));
     expect(e.message).toContain('lr: expected a number > 0');

@@ -27,10 +27,10 @@
  * | lambdaAlphaL0                   | lambda_alpha_l0                  | 0.01         | ≥ 0                                    |
  * | lambdaAlphaL1                   | lambda_alpha_l1                  | 0.01         | ≥ 0                                    |
  * | lambdaComposition               | lambda_composition               | 1            | ≥ 0                                    |
- * | useNegativeBootstrap            | use_negative_bootstrap           | false        | boolean                                |
+ * | useNegativeBootstrap            | use_negative_bootstrap           | false        | false (not implemented; see below)     |
  * | nAug                            | n_aug                            | 16           | integer 1..64                          |
  * | clipModelName                   | clip_model_name                  | 'ViT-B/32'   | 'ViT-B/32' (the only one we run)       |
- * | relevancyNumLayers              | relevancy_num_layers             | 10           | integer −1..11                         |
+ * | relevancyNumLayers              | relevancy_num_layers             | 10           | integer −1..10 (see below)             |
  * | clipAffineTransformFill         | clip_affine_transform_fill       | 1            | [0, 1]                                 |
  * | nEpochs                         | n_epochs                         | 1000         | integer ≥ 1                            |
  * | schedulerPolicy                 | scheduler_policy                 | 'exponential'| 'exponential' / 'none'                 |
@@ -55,7 +55,11 @@
  * | bootstrapNegativeMapThreshold   | bootstrap_negative_map_threshold | 0.6          | [0, 1]                                 |
  *
  * The last two are read by the reference only when `use_negative_bootstrap` is on (not in the yaml; 0.6 per
- * spec §A.9). Reference keys that mean nothing in the browser (`image_path`, `results_folder`, `device`,
+ * spec §A.9). That negative relevancy term is off in every reference config and not implemented here, so
+ * `useNegativeBootstrap: true` is rejected rather than silently ignored (the two keys are accepted and unused).
+ * `relevancyNumLayers` 11 is rejected: the relevancy map uses the attention blocks with a larger index, and
+ * ViT-B/32 has blocks 0..11, so none would be left (the reference then normalizes a 0/0 map). A job also checks the
+ * value against the depth of the model it runs (the 2-block test model takes −1..0). Reference keys that mean nothing in the browser (`image_path`, `results_folder`, `device`,
  * `use_wandb`, `wandb_project`, `wandb_entity`) are accepted and dropped by `editConfigFromReference` only.
  *
  * Deliberate narrowing: the reference also names scheduler policies linear/step/plateau/cosine and optimizers
@@ -295,8 +299,6 @@ function oneOf(values: readonly string[], note = ''): Rule {
   return (v) => (typeof v === 'string' && values.includes(v) ? { ok: true, value: v } : { ok: false, expected });
 }
 
-const bool: Rule = (v) => (typeof v === 'boolean' ? { ok: true, value: v } : { ok: false, expected: 'a boolean' });
-
 const MAX_PROMPT_CHARS = 300;
 
 const prompt: Rule = (v) => {
@@ -315,6 +317,31 @@ const singlePrompt: Rule = (v) => {
   if (typeof v === 'string' && v.length <= MAX_PROMPT_CHARS) return { ok: true, value: v.trim() === '' ? null : v };
   return { ok: false, expected };
 };
+
+/**
+ * The relevancy map uses the attention blocks with index > relevancyNumLayers; ViT-B/32 has 12 (0..11), so 11 would
+ * leave none (the reference then divides 0 by 0). −1 uses them all.
+ */
+const relevancyLayers: Rule = (v) => {
+  const base = num({ int: true, min: -1, max: 10 })(v);
+  if (base.ok || v !== 11) return base;
+  return {
+    ok: false,
+    expected:
+      'an integer in [-1, 10]: the relevancy map uses the attention blocks after this index, and ViT-B/32 has 12 ' +
+      '(0..11), so 11 leaves none (10, the default, uses the last block)',
+  };
+};
+
+/** The negative bootstrap is not part of this port (every reference config leaves it off): only false is accepted. */
+const negativeBootstrap: Rule = (v) =>
+  v === false
+    ? { ok: true, value: false }
+    : {
+        ok: false,
+        expected:
+          'false (the negative relevancy bootstrap is not implemented here; every reference config leaves it off)',
+      };
 
 const nonNegative = num({ min: 0 });
 const probability = num({ min: 0, max: 1 });
@@ -341,10 +368,10 @@ const RULES: Record<EditConfigKey, Rule> = {
   lambdaAlphaL0: nonNegative,
   lambdaAlphaL1: nonNegative,
   lambdaComposition: nonNegative,
-  useNegativeBootstrap: bool,
+  useNegativeBootstrap: negativeBootstrap,
   nAug: num({ int: true, min: 1, max: 64 }),
   clipModelName: oneOf(['ViT-B/32'], ' (the only CLIP model this port runs)'),
-  relevancyNumLayers: num({ int: true, min: -1, max: 11 }),
+  relevancyNumLayers: relevancyLayers,
   clipAffineTransformFill: probability,
   nEpochs: num({ int: true, min: 1, max: 1_000_000 }),
   schedulerPolicy: oneOf(['exponential', 'none']),
@@ -479,13 +506,6 @@ export function validateConfig(partial: unknown, options: ValidateOptions = {}):
       issues.push({
         key: seen.get('bootstrapText')?.spelled ?? 'bootstrapText',
         expected: `a region-of-interest prompt (bootstrapEpoch is ${cfg.bootstrapEpoch}; set it to -1 for no bootstrap)`,
-        got: 'null',
-      });
-    }
-    if (cfg.useNegativeBootstrap && bootstrapEnabled(cfg) && cfg.bootstrapNegativeText === null) {
-      issues.push({
-        key: seen.get('bootstrapNegativeText')?.spelled ?? 'bootstrapNegativeText',
-        expected: 'a prompt (useNegativeBootstrap is on)',
         got: 'null',
       });
     }

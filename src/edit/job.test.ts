@@ -89,4 +89,26 @@ describe('EditJob on the tiny CLIP and a real photo', () => {
     expect(y).toBe(x);
     expect(z).not.toBe(x);
   });
+
+  it('bootstraps on a random crop of the item with bootstrapping_min_cover < 1, memory steady', async () => {
+    const { engine, clip, image } = await setup();
+    const config = { ...tinyConfig(5), bootstrappingMinCover: 0.6, nEpochs: 3 };
+    const job = await EditJob.create({ engine, vision: clip.vision, text: clip.text, image, config });
+    const first = await job.step(); // full image: a crop of it, so its map is not the cached whole-image one
+    expect(first.losses.bootstrap).toBeGreaterThan(0);
+    const baseline = engine.pool.stats().liveBytes;
+    const second = await job.step(); // a dataset crop, cropped again for the bootstrap term
+    expect(second.losses.bootstrap).toBeGreaterThan(0);
+    expect(Number.isFinite(second.losses.total)).toBe(true);
+    expect(engine.pool.stats().liveBytes).toBe(baseline);
+    job.dispose();
+  });
+
+  it('rejects a relevancyNumLayers that leaves the model no attention block', async () => {
+    const { engine, clip, image } = await setup();
+    const config = { ...tinyConfig(5), relevancyNumLayers: 1 }; // the tiny CLIP has blocks 0 and 1
+    await expect(EditJob.create({ engine, vision: clip.vision, text: clip.text, image, config })).rejects.toThrow(
+      /2 attention blocks .*Use at most 0/,
+    );
+  });
 });

@@ -19,18 +19,21 @@ import { minInputSide, SkipGenerator, type SkipGeneratorConfig } from '../nn/ski
 import { alphaComposite, GREEN_SCREEN } from '../ops/composite';
 import { add } from '../ops/elementwise';
 import { narrow } from '../ops/shape';
-import { validateConfig, type EditConfig } from './config';
+import { bootstrapEnabled, validateConfig, type EditConfig } from './config';
 import { InternalDataset } from './dataset';
 import { resizeShortSide, toTensorData } from './image';
 import type { EditRenders, LossTerms, RgbaImage, StepReport } from './jobTypes';
 import {
-  bootstrapWeight,
+  bootstrapActive,
   computeLosses,
+  drawStep,
   LOSS_VALUE_ORDER,
+  relevancyBlocks,
   relevancyTarget,
   weightedTotal,
   type LossContext,
   type LossItem,
+  type StepPlan,
 } from './losses';
 import { encodeTargets, type TextEncoderLike, type TextTargets } from './targets';
 
@@ -93,14 +96,14 @@ function planarToRgba(rgb: Float32Array, channels: 1 | 3, w: number, h: number, 
  * the step's loss terms ([7], LOSS_VALUE_ORDER) with their weights. The items (the crop, then the full image on
  * full-image steps) run one at a time, forward, losses and backward, their gradients summed: only one generator
  * pass's activations are held at once, and the result is that of one backward through both (the terms are sums
- * over the items, and each pass normalizes with its own batch statistics).
+ * over the items, and each pass normalizes with its own batch statistics). Every item uses the step's shared
+ * draws in `plan` (target rows, bootstrap crop).
  */
 export function accumulateStepGradients(
   ctx: LossContext,
   generator: SkipGenerator,
   inputs: readonly Tensor[],
-  step: number,
-  relevancy: Tensor | null,
+  plan: StepPlan,
 ): { values: Tensor; weights: number[] } {
   const engine = ctx.engine;
   const params = generator.params.map((p) => p.value);
@@ -114,7 +117,8 @@ export function accumulateStepGradients(
       const item: LossItem = { input, composite: r.composite, greenscreen: r.greenscreen, alpha: r.alpha };
       // The CLIP terms run their own tapes on detached copies; the generator's tape resumes at backward.
       engine.activeTape = null;
-      const losses = computeLosses(ctx, [item], step, last ? relevancy : null, { first: k, count: inputs.length });
+      const itemPlan = last ? plan : { ...plan, relevancy: null };
+      const losses = computeLosses(ctx, [item], itemPlan, { first: k, count: inputs.length });
       // The CLIP passes' buffers are free now and of no use to the generator's backward: let them go when it
       // first needs a new buffer, instead of holding both working sets.
       engine.pool.trimUnused();
@@ -172,6 +176,10 @@ export class EditJob {
       throw new Error(
         `The image is ${source.width}×${source.height} px at the working size; the generator needs at least ${minSide} px per side.`,
       );
+    }
+    if (bootstrapEnabled(effective)) {
+      // Fails with a clear message when relevancyNumLayers leaves this model no attention block.
+      relevancyBlocks(opts.vision.config.numHiddenLayers, effective.relevancyNumLayers);
     }
     const targets = await encodeTargets(opts.text, effective);
     const generator = SkipGenerator.create(engine, genCfg, rng.int(0, 2 ** 31 - 1));
@@ -239,19 +247,21 @@ export class EditJob {
     const ctx = this.lossContext();
     const crop = engine.fromArray([1, 3, sample.crop.height, sample.crop.width], sample.cropTensor, 'job-crop').keep();
     const inputs = sample.fullImage ? [crop, this.sourceTensor] : [crop];
-    const bootstrapOn = this.targets.bootstrap !== null && bootstrapWeight(this.config, step) !== 0;
+    const last = inputs[inputs.length - 1];
+    const draws = drawStep(ctx, step, [last.shape[2], last.shape[3]]);
     let relevancy: Tensor | null = null;
-    if (bootstrapOn) {
-      if (sample.fullImage) {
+    if (bootstrapActive(ctx, step)) {
+      if (last === this.sourceTensor && !draws.bootstrapCrop) {
+        // The full image's map depends on nothing that changes: computed once.
         this.fullRelevancy ??= relevancyTarget(ctx, this.sourceTensor).keep();
         relevancy = this.fullRelevancy;
       } else {
-        relevancy = relevancyTarget(ctx, crop).keep();
+        relevancy = relevancyTarget(ctx, last, draws.bootstrapCrop).keep();
       }
     }
     const lr = this.schedule.lr;
     const values = engine.tidy(() => {
-      const r = accumulateStepGradients(ctx, this.generator, inputs, step, relevancy);
+      const r = accumulateStepGradients(ctx, this.generator, inputs, { step, draws, relevancy });
       this.optimizer.step(lr);
       return r;
     });

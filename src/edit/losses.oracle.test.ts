@@ -1,7 +1,9 @@
 /**
  * One whole Text2LIVE image step against its PyTorch oracle (tools/loss_oracle.py →
  * test/fixtures/loss_step.safetensors): the tiny CLIP, a small generator, a real photo, K = 2 items
- * (crop + full image), the fixture's fixed view parameters and target rows. Every loss term, the
+ * (crop + full image), the fixture's fixed view parameters, target rows drawn once for the step and shared by both
+ * items (as the reference draws them per loss call), and a fixed bootstrap crop (bootstrapping_min_cover < 1). Every
+ * loss term, the
  * gradients with respect to each render and every generator parameter gradient must match within a
  * relative error of 1e-3 (the generator oracle's gradient rules, which also handle the conv biases
  * whose true gradient is exactly zero because a BN follows them).
@@ -18,11 +20,13 @@ import { GENERATOR_ORACLE_TOLERANCES, judgeGradients } from '../nn/generatorOrac
 import { Rng } from '../nn/rng';
 import { decodeSafetensors, type DecodedTensor } from '../nn/safetensors';
 import { SkipGenerator, type SkipGeneratorConfig } from '../nn/skip';
+import type { CropBox } from '../ops/resize';
 import type { ViewParams } from './clipViews';
 import { DEFAULT_EDIT_CONFIG, validateConfig } from './config';
 import { accumulateStepGradients, renderOutput } from './job';
 import {
   computeLosses,
+  drawStep,
   LOSS_VALUE_ORDER,
   relevancyTarget,
   replayDraws,
@@ -48,7 +52,7 @@ describe('one training step against the PyTorch oracle', () => {
     const engine = await testEngine();
     const fx = decodeSafetensors(new Uint8Array(readFileSync(FIXTURE)));
     const meta = fx.metadata;
-    expect(meta.format).toBe('text2live-web loss oracle v1');
+    expect(meta.format).toBe('text2live-web loss oracle v2');
     const tensor = (name: string): DecodedTensor => {
       const t = fx.tensors.get(name);
       if (!t) throw new Error(`the fixture has no tensor ${name}`);
@@ -76,13 +80,15 @@ describe('one training step against the PyTorch oracle', () => {
     };
     const views = JSON.parse(meta.views) as ViewParams[][];
     const indices = JSON.parse(meta.indices) as number[][];
+    const crops = [JSON.parse(meta.bootstrap_crop) as CropBox];
+    const recorded = { views, indices, crops };
     const ctx: LossContext = {
       engine,
       vision,
       config,
       targets,
       rng: new Rng(0), // unused: every draw is replayed
-      draws: replayDraws(views, indices),
+      draws: replayDraws(recorded),
       viewChunk: 2, // 3 views per term → chunks of 2 and 1, so the chunked accumulation is exercised
     };
 
@@ -98,8 +104,10 @@ describe('one training step against the PyTorch oracle', () => {
       return engine.fromArray(t.shape, t.data, `oracle-item${k}`).keep();
     });
 
-    // The bootstrap target runs before the step, as in EditJob.step().
-    const relevancy = relevancyTarget(ctx, inputs[1]).keep();
+    // The step's shared draws and the bootstrap target come before the step, as in EditJob.step().
+    const draws = drawStep(ctx, step, [inputs[1].shape[2], inputs[1].shape[3]]);
+    expect(draws.bootstrapCrop).toEqual(crops[0]);
+    const relevancy = relevancyTarget(ctx, inputs[1], draws.bootstrapCrop).keep();
     const relevancyError = maxAbsDiff(await relevancy.read(), tensor('relevancy').data);
 
     const out = engine.tidy(() => {
@@ -110,7 +118,7 @@ describe('one training step against the PyTorch oracle', () => {
           return { input, composite: r.composite, greenscreen: r.greenscreen, alpha: r.alpha };
         });
         engine.activeTape = null;
-        const losses = computeLosses(ctx, items, step, relevancy);
+        const losses = computeLosses(ctx, items, { step, draws, relevancy });
         tape.backwardMany(losses.seeds);
         return {
           renders: items.flatMap((it) => [it.composite, it.greenscreen, it.alpha]),
@@ -183,7 +191,9 @@ describe('one training step against the PyTorch oracle', () => {
 
     // The job's own path: the same step item by item (one generator pass held at a time), gradients summed.
     const job = engine.tidy(() => {
-      const r = accumulateStepGradients({ ...ctx, draws: replayDraws(views, indices) }, gen, inputs, step, relevancy);
+      const jobCtx = { ...ctx, draws: replayDraws(recorded) };
+      const jobDraws = drawStep(jobCtx, step, [inputs[1].shape[2], inputs[1].shape[3]]);
+      const r = accumulateStepGradients(jobCtx, gen, inputs, { step, draws: jobDraws, relevancy });
       return { values: r.values, weights: r.weights, grads: gen.params.map((p) => p.value.grad!) };
     });
     const jobValues = await job.values.read();

@@ -18,7 +18,7 @@ import { concat } from '../ops/shape';
 import { mse } from '../ops/loss';
 import { normalizeImage, CLIP_MEAN, CLIP_STD } from '../ops/normalize';
 import { mean } from '../ops/reduce';
-import { resizeBilinear, resizeShortSide } from '../ops/resize';
+import { cropResize, resizeShortSide, type CropBox } from '../ops/resize';
 import { cosineSelfSimilarity } from '../ops/similarity';
 import { clipViews, resizeForStructure, sampleViewParams, type ViewOptions, type ViewParams } from './clipViews';
 import type { EditConfig } from './config';
@@ -48,15 +48,25 @@ export interface LossItem {
 }
 
 /**
- * The random draws of one step's CLIP terms: view parameters (§A.7) and target-row indices (§A.6.4).
- * computeLosses asks for them in a fixed order per item: composition views, composition indices,
- * direction views of the output, direction views of the input, direction indices, screen views,
- * screen indices (a term whose weight is 0 is not computed and draws nothing).
+ * The random draws of one step's loss terms: view parameters (§A.7), target-row indices (§A.6.4) and the bootstrap
+ * crop (§A.9). drawStep asks, once per step, for the composition rows, the direction pairs, the screen rows and the
+ * bootstrap crop; computeLosses then asks per item for the composition views, the direction views of the output and
+ * of the input, and the screen views (a term whose weight is 0 is not computed and draws nothing).
  */
 export interface LossDraws {
   views(n: number, h: number, w: number, opts: ViewOptions): ViewParams[];
   /** Indices into a target set of `count` rows. */
   indices(count: number): number[];
+  /** A crop of an h×w image covering `minCover`..1 of each side (the reference's RandomSizeCrop, minCover < 1). */
+  crop(h: number, w: number, minCover: number): CropBox;
+}
+
+/** RandomSizeCrop(min_cover): s ~ U(minCover, 1), size (int(h·s), int(w·s)) at a uniform integer offset. */
+export function sampleCoverCrop(rng: Rng, h: number, w: number, minCover: number): CropBox {
+  const s = rng.uniform(minCover, 1);
+  const height = Math.max(1, Math.trunc(h * s));
+  const width = Math.max(1, Math.trunc(w * s));
+  return { top: rng.int(0, h - height), left: rng.int(0, w - width), height, width };
 }
 
 /** The reference's draws from the job's random stream. */
@@ -64,16 +74,25 @@ export function randomDraws(rng: Rng): LossDraws {
   return {
     views: (n, h, w, opts) => sampleViewParams(rng, n, h, w, opts),
     indices: (count) => sampleIndices(rng, count),
+    crop: (h, w, minCover) => sampleCoverCrop(rng, h, w, minCover),
   };
+}
+
+/** Draws recorded in advance for replayDraws, each list in call order. */
+export interface RecordedDraws {
+  views: readonly ViewParams[][];
+  indices: readonly number[][];
+  crops?: readonly CropBox[];
 }
 
 /**
  * Draws fixed in advance, handed out in call order (for oracles and reproductions); each request
- * must match what was recorded (view count and size, index range).
+ * must match what was recorded (view count and size, index range, crop inside the image).
  */
-export function replayDraws(views: readonly ViewParams[][], indices: readonly number[][]): LossDraws {
+export function replayDraws({ views, indices, crops = [] }: RecordedDraws): LossDraws {
   let v = 0;
   let i = 0;
+  let c = 0;
   return {
     views(n, h, w, opts) {
       const next = views[v++];
@@ -91,6 +110,17 @@ export function replayDraws(views: readonly ViewParams[][], indices: readonly nu
       if (!next) throw new Error(`replayDraws: no index draw #${i - 1}`);
       if (next.some((k) => !Number.isInteger(k) || k < 0 || k >= count)) {
         throw new Error(`replayDraws: index draw #${i - 1} (${next.join(',')}) is outside [0, ${count})`);
+      }
+      return next;
+    },
+    crop(h, w, minCover) {
+      const next = crops[c++];
+      if (!next) throw new Error(`replayDraws: no crop draw #${c - 1}`);
+      const fits = next.top >= 0 && next.left >= 0 && next.top + next.height <= h && next.left + next.width <= w;
+      if (!fits || next.height < Math.trunc(h * minCover) || next.width < Math.trunc(w * minCover)) {
+        throw new Error(
+          `replayDraws: crop draw #${c - 1} (${next.height}×${next.width} at ${next.top},${next.left}) does not cover ${minCover} of ${h}×${w}`,
+        );
       }
       return next;
     },
@@ -142,6 +172,58 @@ export function bootstrapWeight(config: EditConfig, step: number): number {
     default:
       throw new Error(`unknown bootstrapScheduler ${String(config.bootstrapScheduler)}`);
   }
+}
+
+/**
+ * What the reference draws once per loss call, that is once per step, and shares across the step's items (the
+ * crop, and the full image on full-image steps): the target rows of each CLIP term (spec §A.6.4; §A.8: one j for
+ * every k, divided by K·n) and the bootstrap crop. null: the term is off at this step (it draws nothing).
+ */
+export interface StepDraws {
+  /** Rows of E_comp for the composition term. */
+  comp: number[] | null;
+  /** Indices i of the direction pairs E_comp[i] − E_src[i]. */
+  direction: number[] | null;
+  /** Rows of E_screen for the screen term. */
+  screen: number[] | null;
+  /**
+   * The region of the last item that the bootstrap term compares with the relevancy map (RandomSizeCrop with
+   * bootstrapping_min_cover, applied to alpha and input alike); null: the whole item (min cover 1, or no bootstrap).
+   */
+  bootstrapCrop: CropBox | null;
+}
+
+/** Whether the bootstrap term is on at a step: a region-of-interest text and a non-zero weight. */
+export function bootstrapActive(ctx: Pick<LossContext, 'config' | 'targets'>, step: number): boolean {
+  return ctx.targets.bootstrap !== null && bootstrapWeight(ctx.config, step) !== 0;
+}
+
+/**
+ * A step's shared draws. `last` is the [h, w] of the step's last item (the one the bootstrap term judges, quirk
+ * §A.9). The reference draws a bootstrap crop for every item and keeps the last one's; only that one is drawn here.
+ */
+export function drawStep(ctx: LossContext, step: number, last: readonly [number, number]): StepDraws {
+  const { config, targets } = ctx;
+  const draws = ctx.draws ?? randomDraws(ctx.rng);
+  const comp = config.lambdaComposition !== 0 ? draws.indices(targets.comp.length) : null;
+  const direction = config.lambdaComposition !== 0 ? draws.indices(directionCount(targets)) : null;
+  const screen = config.lambdaScreen !== 0 ? draws.indices(targets.screen.length) : null;
+  const bootstrapCrop =
+    bootstrapActive(ctx, step) && config.bootstrappingMinCover < 1
+      ? draws.crop(last[0], last[1], config.bootstrappingMinCover)
+      : null;
+  return { comp, direction, screen, bootstrapCrop };
+}
+
+/** One step's inputs to computeLosses beyond its items. */
+export interface StepPlan {
+  step: number;
+  draws: StepDraws;
+  /**
+   * The bootstrap target for the step's last item ([1,1,S,S], from relevancyTarget with draws.bootstrapCrop), or
+   * null when bootstrapping is off at this step.
+   */
+  relevancy: Tensor | null;
 }
 
 /** Total loss from unweighted values and weights (what the job reports as `total`). */
@@ -196,15 +278,13 @@ export interface ItemRange {
 
 /**
  * All loss terms of one step, or of some of its items (`range`: the step can run item by item, so that only
- * one generator pass is held at a time; the terms are sums over the items, so the parts add up to the whole).
- * `relevancy` is the bootstrap target for the step's last item ([1,1,224,224], from relevancyTarget), or null
- * when bootstrapping is off at this step.
+ * one generator pass is held at a time; the terms are sums over the items, so the parts add up to the whole, and
+ * every part uses the step's shared draws in `plan`).
  */
 export function computeLosses(
   ctx: LossContext,
   items: readonly LossItem[],
-  step: number,
-  relevancy: Tensor | null,
+  plan: StepPlan,
   range: ItemRange = { first: 0, count: items.length },
 ): LossResult {
   const { engine, vision, config, targets } = ctx;
@@ -212,7 +292,12 @@ export function computeLosses(
   const K = range.count;
   const nAug = config.nAug;
   const fill = config.clipAffineTransformFill;
-  const lambdaBoot = relevancy ? bootstrapWeight(config, step) : 0;
+  const { relevancy, draws: shared } = plan;
+  const lambdaBoot = relevancy ? bootstrapWeight(config, plan.step) : 0;
+  const rowsOf = (set: Float32Array[], indices: number[] | null, term: string) => {
+    if (!indices) throw new Error(`computeLosses: the step drew no target rows for the ${term} term`);
+    return indices.map((i) => set[i]);
+  };
   const weights = [
     config.lambdaComposition,
     config.lambdaComposition,
@@ -244,7 +329,7 @@ export function computeLosses(
     // 1. Composition: spherical distance of the composite's views to sampled comp texts.
     if (weights[0] !== 0) {
       const params = draws.views(nAug, h, w, viewOpts);
-      const rows = draws.indices(targets.comp.length).map((i) => targets.comp[i]);
+      const rows = rowsOf(targets.comp, shared.comp, 'composition');
       for (const chunk of chunks(params, ctx.viewChunk)) {
         const share = chunk.length / (nAug * K);
         const { grad, value } = termGradient(engine, item.composite, weights[0], (leaf) =>
@@ -258,7 +343,8 @@ export function computeLosses(
     if (weights[1] !== 0) {
       const paramsOut = draws.views(nAug, h, w, viewOpts);
       const paramsIn = draws.views(nAug, h, w, viewOpts);
-      const dirs = directionTargets(targets, draws.indices(directionCount(targets)));
+      if (!shared.direction) throw new Error('computeLosses: the step drew no direction pairs');
+      const dirs = directionTargets(targets, shared.direction);
       const outChunks = chunks(paramsOut, ctx.viewChunk);
       const inChunks = chunks(paramsIn, ctx.viewChunk);
       outChunks.forEach((chunk, c) => {
@@ -277,7 +363,7 @@ export function computeLosses(
     // 3. Screen: the edit over a green screen against the screen texts.
     if (weights[2] !== 0) {
       const params = draws.views(nAug, h, w, viewOpts);
-      const rows = draws.indices(targets.screen.length).map((i) => targets.screen[i]);
+      const rows = rowsOf(targets.screen, shared.screen, 'screen');
       for (const chunk of chunks(params, ctx.viewChunk)) {
         const share = chunk.length / (nAug * K);
         const { grad, value } = termGradient(engine, item.greenscreen, weights[2], (leaf) =>
@@ -315,11 +401,13 @@ export function computeLosses(
       gAlpha = accumulate(gAlpha, l1.grad);
       addValue(5, l1.value);
     }
-    // 6. Bootstrap (quirk: only the last item counts, at weight 1/K), against a precomputed relevancy map.
+    // 6. Bootstrap (quirk: only the last item counts, at weight 1/K), against a precomputed relevancy map of the
+    //    same region of the input (the whole item, or the step's bootstrap crop), both resized to S×S.
     if (k === K - 1 && relevancy && weights[6] !== 0) {
       const size = relevancy.shape[2];
+      const region = shared.bootstrapCrop ?? { top: 0, left: 0, height: h, width: w };
       const { grad, value } = termGradient(engine, item.alpha, weights[6], (leaf) =>
-        affine(mse(resizeBilinear(leaf, size, size), relevancy), 1 / K),
+        affine(mse(cropResize(leaf, [region], size, size), relevancy), 1 / K),
       );
       gAlpha = accumulate(gAlpha, grad);
       addValue(6, value);
@@ -343,23 +431,37 @@ export function computeLosses(
   return { seeds, values, weights };
 }
 
-/** How many of the last attention blocks the relevancy uses: blocks with index > relevancyNumLayers (≥ 1). */
+/**
+ * How many of the last attention blocks the relevancy uses: those with index > relevancyNumLayers (spec §A.9; all
+ * of them for −1). A value that leaves none (depth − 1 or more: the reference's 0/0 map) is an error.
+ */
 export function relevancyBlocks(layers: number, relevancyNumLayers: number): number {
-  return Math.max(1, layers - 1 - relevancyNumLayers);
+  const blocks = Math.min(layers, layers - 1 - relevancyNumLayers);
+  if (blocks < 1) {
+    throw new Error(
+      `relevancyNumLayers (relevancy_num_layers) is ${relevancyNumLayers}, but this CLIP model has ${layers} attention ` +
+        `blocks (0..${layers - 1}): the relevancy map uses the blocks after that index, so none would be left. ` +
+        `Use at most ${layers - 2} (the reference uses the last block only: ${layers - 2}).`,
+    );
+  }
+  return blocks;
 }
 
 /**
  * The bootstrap target (spec §A.8 item 6, §A.9): the relevancy map, for the region-of-interest text,
- * of the input resized to the model's size (224² for ViT-B/32; bilinear, no antialias, aspect not
- * kept). It depends only on the constant input, so it runs before the step (on the GPU, nothing is read
- * back) and can be cached for the full image. Returns [1,1,S,S], owned by the caller.
+ * of the input (or of the step's bootstrap crop of it) resized to the model's size (224² for ViT-B/32; bilinear,
+ * no antialias, aspect not kept). It depends only on the constant input, so it runs before the step (on the GPU,
+ * nothing is read back) and can be cached for the full image when there is no crop. Returns [1,1,S,S], owned by
+ * the caller.
  */
-export function relevancyTarget(ctx: LossContext, input: Tensor): Tensor {
+export function relevancyTarget(ctx: LossContext, input: Tensor, crop: CropBox | null = null): Tensor {
   const { engine, vision, targets } = ctx;
   if (!targets.bootstrap) throw new Error('relevancyTarget: no bootstrap text');
   const size = vision.config.imageSize;
+  const [, , h, w] = input.shape;
+  const region = crop ?? { top: 0, left: 0, height: h, width: w };
   const pixels = engine.tidy(() =>
-    engine.noGrad(() => normalizeImage(resizeBilinear(input, size, size), CLIP_MEAN, CLIP_STD)),
+    engine.noGrad(() => normalizeImage(cropResize(input, [region], size, size), CLIP_MEAN, CLIP_STD)),
   );
   const relevancy = relevancyTensors(vision, pixels, targets.bootstrap, {
     blocks: relevancyBlocks(vision.config.numHiddenLayers, ctx.config.relevancyNumLayers),

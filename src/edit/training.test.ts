@@ -30,7 +30,7 @@ import { toTensorData } from './image';
 import { readImageFile } from './imageIO.node.js';
 import { EditJob } from './job';
 import type { EditRenders, RgbaImage } from './jobTypes';
-import { computeLosses, LOSS_VALUE_ORDER, randomDraws, relevancyTarget, weightedTotal } from './losses';
+import { computeLosses, drawStep, LOSS_VALUE_ORDER, randomDraws, relevancyTarget, weightedTotal } from './losses';
 import { encodeTargets, type TextTargets } from './targets';
 
 const SIZE = 40;
@@ -101,8 +101,9 @@ async function score(job: EditJob, vision: ClipVisionTower, targets: TextTargets
     greenscreen: tensorOf(engine, r.greenscreen, 3),
     alpha: tensorOf(engine, r.alpha, 1),
   };
-  const relevancy = targets.bootstrap ? relevancyTarget(ctx, input) : null;
-  const losses = computeLosses(ctx, [item], 0, relevancy);
+  const draws = drawStep(ctx, 0, [input.shape[2], input.shape[3]]);
+  const relevancy = targets.bootstrap ? relevancyTarget(ctx, input, draws.bootstrapCrop) : null;
+  const losses = computeLosses(ctx, [item], { step: 0, draws, relevancy });
   const raw = await losses.values.read();
   for (const s of losses.seeds) s.grad.release();
   for (const t of [losses.values, ...Object.values(item)]) t.release();

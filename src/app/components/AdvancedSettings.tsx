@@ -52,11 +52,8 @@ const GROUPS: { title: string; fields: FieldSpec[] }[] = [
         label: 'Bootstrap schedule',
         kind: { type: 'select', options: ['linear', 'exponential', 'none'] },
       },
-      { key: 'relevancyNumLayers', label: 'Relevancy from blocks after', kind: num(1, -1, 11) },
+      { key: 'relevancyNumLayers', label: 'Relevancy from blocks after', kind: num(1, -1, 10) },
       { key: 'bootstrappingMinCover', label: 'Bootstrap crop cover', kind: num(0.05, 0, 1) },
-      { key: 'useNegativeBootstrap', label: 'Negative bootstrap', kind: { type: 'boolean' } },
-      { key: 'bootstrapNegativeText', label: 'Negative bootstrap text', kind: { type: 'text' } },
-      { key: 'bootstrapNegativeMapThreshold', label: 'Negative map threshold', kind: num(0.05, 0, 1) },
     ],
   },
   {
