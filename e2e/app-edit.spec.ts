@@ -13,7 +13,7 @@ import { expect, test, type Page } from '@playwright/test';
 import sharp from 'sharp';
 import { runFlop } from '../src/app/estimates';
 import { visionConfigFromJson } from '../src/clip/visionWeights';
-import { resolveConfig, type AppQuality } from '../src/worker/qualityLevels';
+import { resolveConfig, type AppQuality } from '../src/edit/qualityLevels';
 import {
   APP_URL,
   canvasDifference,

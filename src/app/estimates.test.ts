@@ -12,7 +12,7 @@ import {
   type ClipCostConfig,
 } from '../edit/quality';
 import { presetConfig } from '../edit/presets';
-import { APP_QUALITY_LEVELS, resolveConfig } from '../worker/qualityLevels';
+import { APP_QUALITY_LEVELS, resolveConfig } from '../edit/qualityLevels';
 import { flopPerStep, measuredFlopsPerSecond, runFlop, runSeconds } from './estimates';
 
 /** The tiny test model as the vision tower reads it: width 32, MLP 128, 2 blocks, 8-px patches, 56 px. */

@@ -12,7 +12,7 @@ import { getPreset } from '../edit/presets';
 import type { ClipCostConfig } from '../edit/quality';
 import type { AdapterSummary } from '../gpu/device';
 import type { AppQuality, EditEvent, ErrorKind, ExportKind, PickedModelFile } from '../worker/protocol';
-import { resolveConfig } from '../worker/qualityLevels';
+import { resolveConfig } from '../edit/qualityLevels';
 import { EditClient } from './editClient';
 import { measuredFlopsPerSecond } from './estimates';
 import { decodeImageFile, ImageInputError, pixelsToBitmap, type InputImage } from './imageInput';

@@ -50,7 +50,7 @@ import {
   type OpenSessionCommand,
   type StartCommand,
 } from './protocol';
-import { fullResolutionExport, qualityLabel } from './qualityLevels';
+import { fullResolutionExport, qualityLabel } from '../edit/qualityLevels';
 import { SessionFileError, unwrapSession, wrapSession } from './sessionFile';
 
 declare const self: DedicatedWorkerGlobalScope;

@@ -11,9 +11,9 @@ import type { EditConfig } from '../edit/config';
 import type { RenderKind, RgbaImage, StepReport } from '../edit/jobTypes';
 import type { ClipCostConfig } from '../edit/quality';
 import type { AdapterSummary } from '../gpu/device';
-import type { AppQuality } from './qualityLevels';
+import type { AppQuality } from '../edit/qualityLevels';
 
-export type { AppQuality } from './qualityLevels';
+export type { AppQuality } from '../edit/qualityLevels';
 
 /** What can be downloaded: the four renders as PNG, or the session (settings + generator + optimizer state). */
 export type ExportKind = RenderKind | 'session';

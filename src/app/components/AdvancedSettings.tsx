@@ -1,7 +1,7 @@
 /** Every loss weight, optimizer and augmentation setting of the configuration, with "reset to defaults". */
 import { useId, useState } from 'react';
 import { ConfigError, validateConfig, type EditConfig, type EditConfigKey } from '../../edit/config';
-import { levelDefaults } from '../../worker/qualityLevels';
+import { levelDefaults } from '../../edit/qualityLevels';
 import { useApp } from '../store';
 
 type Kind =

@@ -1,7 +1,7 @@
 /** What the edit should look like (prompts, presets), how good and how long (quality level), and the seed. */
 import { useId } from 'react';
 import { PRESETS } from '../../edit/presets';
-import { APP_QUALITY_LEVELS, qualitySettings, type AppQuality } from '../../worker/qualityLevels';
+import { APP_QUALITY_LEVELS, qualitySettings, type AppQuality } from '../../edit/qualityLevels';
 import { runSeconds } from '../estimates';
 import { useApp, type AppState, type Prompts } from '../store';
 import { formatDuration } from './format';
