@@ -28,6 +28,7 @@ import {
   type VisionWeights,
   type WeightTensor,
 } from '../clip/visionWeights';
+import { clipVitMacs } from '../edit/quality';
 import { formatBytes } from '../gpu/errors';
 import { nodeEngine, nodeGpu } from '../gpu/node';
 import { Tape } from '../gpu/tape';
@@ -88,18 +89,6 @@ export function randomVisionWeights(config: VisionConfig, seed = 1234): VisionWe
     postLayerNorm: ln(),
     visualProjection: gauss([config.projectionDim, d], 1 / Math.sqrt(d)),
   };
-}
-
-/**
- * MACs of one view's forward at h×w (spec §E's formula, from the config): tokens N = 1 + hp·wp; per block and
- * token the linear layers 4·D² + 2·D·F, attention 2·N²·D per block (QKᵀ and PV), the patch embedding
- * (N − 1)·C·p²·D and the projection D·P. ViT-B/32 at 224²: 4.409 GMAC = 8.82 GFLOP.
- */
-export function clipVisionMacs(config: VisionConfig, h: number, w: number): number {
-  const { hiddenSize: d, intermediateSize: ff, patchSize: p, numChannels: ch, numHiddenLayers: blocks } = config;
-  const patches = Math.floor(h / p) * Math.floor(w / p);
-  const n = patches + 1;
-  return blocks * (n * (4 * d * d + 2 * d * ff) + 2 * n * n * d) + patches * ch * p * p * d + d * config.projectionDim;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -242,7 +231,8 @@ export async function benchClip(opts: ClipBenchOptions): Promise<ClipBenchResult
   const rng = new Rng(opts.seed + 1);
   const pixels = rng.fill(v * config.numChannels * h * w, -1.8, 2.1); // the range of CLIP-normalized pixels
   const target = rng.fill(config.projectionDim, -1, 1);
-  const macs = clipVisionMacs(config, h, w) * v;
+  // Spec §E's ViT cost model, the one that prices the quality levels (ViT-B/32 at 224²: 8.82 GFLOP a view).
+  const macs = clipVitMacs(h, w, undefined, true, config) * v;
 
   // Forward: upload the views, run, read the embeddings back (what an ORT session.run does).
   engine.pool.trim();
