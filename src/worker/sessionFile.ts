@@ -5,15 +5,29 @@
  * (`text2live.input_rgba`, [height, width, 4]) appended after the job's data, and the app's own metadata (quality
  * level, format version) is one extra `__metadata__` key. `unwrapSession` removes both again and returns the job's
  * bytes as the job wrote them (a bare job session, e.g. from the command-line tool, is accepted as well).
+ *
+ * Opened files are untrusted: the container is read with the one safetensors reader (`readSafetensorsLayout`, which
+ * checks every declared size against the bytes present), and the photo and the app's metadata are validated here.
+ * Every problem is a SessionFileError whose message can be shown as it is.
  */
+import { APP_QUALITY_LEVELS, type AppQuality } from '../edit/qualityLevels';
 import type { RgbaImage } from '../edit/jobTypes';
+import {
+  encodeRawSafetensors,
+  readSafetensorsLayout,
+  SafetensorsError,
+  type RawTensor,
+  type SafetensorsLayout,
+} from '../nn/safetensors';
 
 export const INPUT_TENSOR = 'text2live.input_rgba';
 export const APP_METADATA_KEY = 'text2live.app';
+/** Largest side of a stored photo (the app keeps at most 2048 px; anything far beyond is not a file we wrote). */
+export const MAX_SESSION_PHOTO_SIDE = 16384;
 
 export interface AppSessionInfo {
   version: 1;
-  quality: string;
+  quality: AppQuality;
   /** When the file was written (ISO 8601). */
   savedAt: string;
 }
@@ -25,90 +39,36 @@ export class SessionFileError extends Error {
   }
 }
 
-interface TensorEntry {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
-}
-
-interface Parsed {
-  metadata: Record<string, string>;
-  tensors: Map<string, TensorEntry>;
-  data: Uint8Array;
-}
-
-const MAX_HEADER = 100 * 1024 * 1024;
-
-function parse(bytes: Uint8Array): Parsed {
-  if (bytes.byteLength < 8) throw new SessionFileError('The file is too short to be a session (safetensors) file.');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = Number(view.getBigUint64(0, true));
-  if (n <= 1 || n > MAX_HEADER || 8 + n > bytes.byteLength) {
-    throw new SessionFileError('The file is not a session file (no safetensors header).');
-  }
-  let header: Record<string, unknown>;
+function readLayout(bytes: Uint8Array): SafetensorsLayout {
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
-  } catch {
-    throw new SessionFileError('The file is not a session file (its header is not JSON).');
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new SessionFileError('The file is not a session file (its header is not an object).');
-  }
-  const metadata: Record<string, string> = {};
-  const tensors = new Map<string, TensorEntry>();
-  for (const [name, value] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      for (const [k, v] of Object.entries((value ?? {}) as Record<string, unknown>)) metadata[k] = String(v);
-      continue;
+    return readSafetensorsLayout(bytes);
+  } catch (e) {
+    if (e instanceof SafetensorsError) {
+      throw new SessionFileError(`This is not a session file, or it is damaged (${e.message}).`);
     }
-    const e = value as TensorEntry;
-    if (!e || !Array.isArray(e.data_offsets) || !Array.isArray(e.shape) || typeof e.dtype !== 'string') {
-      throw new SessionFileError(`The session file's entry "${name}" is malformed.`);
-    }
-    tensors.set(name, e);
+    throw e;
   }
-  return { metadata, tensors, data: bytes.subarray(8 + n) };
 }
 
-function encode(metadata: Record<string, string>, tensors: Map<string, TensorEntry>, data: Uint8Array[]): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
-  for (const [name, e] of tensors) header[name] = e;
-  let json = JSON.stringify(header);
-  const pad = (8 - (new TextEncoder().encode(json).byteLength % 8)) % 8;
-  json += ' '.repeat(pad);
-  const head = new TextEncoder().encode(json);
-  const dataBytes = data.reduce((s, d) => s + d.byteLength, 0);
-  const out = new Uint8Array(8 + head.byteLength + dataBytes);
-  new DataView(out.buffer).setBigUint64(0, BigInt(head.byteLength), true);
-  out.set(head, 8);
-  let o = 8 + head.byteLength;
-  for (const d of data) {
-    out.set(d, o);
-    o += d.byteLength;
-  }
-  return out;
+/** The layout's tensors except `skip`, as raw tensors viewing the file's bytes. */
+function rawTensors(layout: SafetensorsLayout, skip: string): RawTensor[] {
+  return layout.tensors
+    .filter((t) => t.name !== skip)
+    .map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: layout.data.subarray(t.begin, t.end) }));
 }
 
-/** The job's session with the photo and the app's metadata added. */
+/** The job's session with the photo and the app's metadata added (a photo already in it is replaced). */
 export function wrapSession(
   jobSession: Uint8Array,
   image: RgbaImage,
   info: Omit<AppSessionInfo, 'version'>,
 ): Uint8Array {
-  const p = parse(jobSession);
-  const end = p.data.byteLength;
-  const tensors = new Map(p.tensors);
-  tensors.delete(INPUT_TENSOR);
-  tensors.set(INPUT_TENSOR, {
-    dtype: 'U8',
-    shape: [image.height, image.width, 4],
-    data_offsets: [end, end + image.data.byteLength],
-  });
-  const metadata = { ...p.metadata, [APP_METADATA_KEY]: JSON.stringify({ version: 1, ...info }) };
+  const layout = readLayout(jobSession);
   const pixels = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-  return encode(metadata, tensors, [p.data, pixels]);
+  const tensors = rawTensors(layout, INPUT_TENSOR);
+  tensors.push({ name: INPUT_TENSOR, dtype: 'U8', shape: [image.height, image.width, 4], bytes: pixels });
+  const metadata = { ...layout.metadata, [APP_METADATA_KEY]: JSON.stringify({ version: 1, ...info }) };
+  return encodeRawSafetensors(tensors, metadata);
 }
 
 export interface UnwrappedSession {
@@ -118,41 +78,56 @@ export interface UnwrappedSession {
   info: AppSessionInfo | null;
 }
 
+function parseInfo(raw: string): AppSessionInfo {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new SessionFileError(`The session file's app settings ("${APP_METADATA_KEY}") are not valid JSON.`);
+  }
+  const o = (v && typeof v === 'object' && !Array.isArray(v) ? v : {}) as Record<string, unknown>;
+  if (o.version !== 1) {
+    const newer = typeof o.version === 'number' && o.version > 1;
+    throw new SessionFileError(
+      newer
+        ? `The session file was written by a newer version of the app (session format ${o.version}); update the app to open it.`
+        : `The session file's app settings have no valid format version (expected 1, got ${JSON.stringify(o.version)}).`,
+    );
+  }
+  if (typeof o.quality !== 'string' || !(APP_QUALITY_LEVELS as readonly string[]).includes(o.quality)) {
+    throw new SessionFileError(
+      `The session file names an unknown quality level ${JSON.stringify(o.quality)} ` +
+        `(expected one of ${APP_QUALITY_LEVELS.join(', ')}).`,
+    );
+  }
+  if (typeof o.savedAt !== 'string') throw new SessionFileError('The session file has no valid saving time.');
+  return { version: 1, quality: o.quality as AppQuality, savedAt: o.savedAt };
+}
+
+function readPhoto(layout: SafetensorsLayout): RgbaImage | null {
+  const t = layout.tensors.find((x) => x.name === INPUT_TENSOR);
+  if (!t) return null;
+  const [h, w, c] = t.shape;
+  const where = `The photo stored in the session file (${t.dtype} [${t.shape.join(',')}])`;
+  if (t.dtype !== 'U8' || t.shape.length !== 3 || c !== 4) {
+    throw new SessionFileError(`${where} is malformed: expected U8 [height, width, 4].`);
+  }
+  if (h < 1 || w < 1 || h > MAX_SESSION_PHOTO_SIDE || w > MAX_SESSION_PHOTO_SIDE) {
+    throw new SessionFileError(`${where} has an invalid size: each side must be 1 to ${MAX_SESSION_PHOTO_SIDE} px.`);
+  }
+  // The layout checked that its h·w·4 bytes are present; copied so the job's bytes can be let go.
+  return { width: w, height: h, data: new Uint8ClampedArray(layout.data.slice(t.begin, t.end).buffer) };
+}
+
 /** Splits an app session file into the job's bytes, the photo and the app's metadata. */
 export function unwrapSession(bytes: Uint8Array): UnwrappedSession {
-  const p = parse(bytes);
-  let image: RgbaImage | null = null;
-  let info: AppSessionInfo | null = null;
-  const raw = p.metadata[APP_METADATA_KEY];
-  if (raw !== undefined) {
-    try {
-      info = JSON.parse(raw) as AppSessionInfo;
-    } catch {
-      info = null;
-    }
-  }
-  const input = p.tensors.get(INPUT_TENSOR);
-  if (!input) {
-    if (raw === undefined) return { job: bytes, image: null, info: null };
-  } else {
-    const [h, w, c] = input.shape;
-    const [b, e] = input.data_offsets;
-    if (input.dtype !== 'U8' || c !== 4 || !(h > 0 && w > 0) || e - b !== h * w * 4 || e > p.data.byteLength) {
-      throw new SessionFileError('The photo stored in the session file is malformed.');
-    }
-    image = { width: w, height: h, data: new Uint8ClampedArray(p.data.slice(b, e).buffer) };
-  }
-  // Rebuild the job's file without the photo: drop its byte range and shift what follows.
-  const tensors = new Map<string, TensorEntry>();
-  const [cutB, cutE] = input ? input.data_offsets : [p.data.byteLength, p.data.byteLength];
-  const cut = cutE - cutB;
-  for (const [name, e] of p.tensors) {
-    if (name === INPUT_TENSOR) continue;
-    const [b, end] = e.data_offsets;
-    tensors.set(name, b >= cutE ? { ...e, data_offsets: [b - cut, end - cut] } : e);
-  }
-  const metadata = { ...p.metadata };
+  const layout = readLayout(bytes);
+  const raw = layout.metadata[APP_METADATA_KEY];
+  const info = raw === undefined ? null : parseInfo(raw);
+  const image = readPhoto(layout);
+  if (!image && !info) return { job: bytes, image: null, info: null };
+  // The job's file without the photo and the app's key.
+  const metadata = { ...layout.metadata };
   delete metadata[APP_METADATA_KEY];
-  const data = [p.data.subarray(0, cutB), p.data.subarray(cutE)];
-  return { job: encode(metadata, tensors, data), image, info };
+  return { job: encodeRawSafetensors(rawTensors(layout, INPUT_TENSOR), metadata), image, info };
 }
