@@ -257,16 +257,16 @@ test('a user edits a photo: download, live previews, estimates, pause, resume, s
   };
   const composite = await save('download-composite');
   expect(composite.name).toBe('text2live-composite.png');
-  const cPng = decodePng(composite.bytes);
+  const cPng = await decodePng(composite.bytes);
   expect([cPng.width, cPng.height]).toEqual([128, 128]);
   const edit = await save('download-edit');
   expect(edit.name).toBe('text2live-edit-layer.png');
-  const ePng = decodePng(edit.bytes);
+  const ePng = await decodePng(edit.bytes);
   expect([ePng.width, ePng.height]).toEqual([128, 128]);
   expect(ePng.channels).toBe(4);
   expect(channelValues(ePng, 3).size, 'the alpha of the edit layer is not constant').toBeGreaterThan(1);
   const alpha = await save('download-alpha');
-  expect(decodePng(alpha.bytes).width).toBe(128);
+  expect((await decodePng(alpha.bytes)).width).toBe(128);
   const session = await save('download-session');
   expect(session.name).toMatch(/\.safetensors$/);
   expect(session.bytes.length).toBeGreaterThan(64 * 64 * 4);
@@ -301,7 +301,7 @@ test('a user edits a photo: download, live previews, estimates, pause, resume, s
   }
   await shot('app-done');
   const final = await save('download-composite');
-  const fPng = decodePng(final.bytes);
+  const fPng = await decodePng(final.bytes);
   expect([fPng.width, fPng.height]).toEqual([128, 128]);
   expect(final.bytes.equals(composite.bytes), 'the final composite differs from the one at the stop').toBe(false);
   mark('final download');
@@ -413,7 +413,7 @@ test('GPU failures: a lost device is replaced and the edit continues; running ou
   ]);
   const smallPath = testInfo.outputPath('composite-after-out-of-memory.png');
   await small.saveAs(smallPath);
-  const smallPng = decodePng(readFileSync(smallPath));
+  const smallPng = await decodePng(readFileSync(smallPath));
   expect([smallPng.width, smallPng.height]).toEqual([64, 64]);
   await expect(error).toHaveAttribute('data-kind', 'out-of-memory');
   await expect(error).toContainText('the file is saved at the working size instead');

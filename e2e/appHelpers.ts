@@ -1,11 +1,11 @@
 /**
  * Helpers for the app's end-to-end tests (e2e/app-*.spec.ts): the tiny CLIP served in the hub layout from
  * `models/tiny-clip` through a route (so the model manager's download, progress and cache code runs for real, in
- * the worker too), a record of every request, synthetic drops, canvas fingerprints and a small PNG reader.
+ * the worker too), a record of every request, synthetic drops, canvas fingerprints and a PNG reader (sharp).
  */
 import { readFileSync, statSync } from 'node:fs';
-import { inflateSync } from 'node:zlib';
 import { expect, type BrowserContext, type Page, type Request } from '@playwright/test';
+import sharp from 'sharp';
 
 export const MODELS_DIR = new URL('../models/', import.meta.url);
 // The shared test photos live beside the repository (../shared/data), as in CI.
@@ -142,56 +142,20 @@ export interface DecodedPng {
   pixels: Uint8Array;
 }
 
-/** Decodes an 8-bit, non-interlaced RGB or RGBA PNG (what Chromium's encoder writes). */
-export function decodePng(bytes: Buffer): DecodedPng {
-  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  sig.forEach((b, i) => expect(bytes[i], 'PNG signature').toBe(b));
-  let o = 8;
-  let width = 0;
-  let height = 0;
-  let colorType = 0;
-  const idat: Buffer[] = [];
-  while (o < bytes.length) {
-    const len = bytes.readUInt32BE(o);
-    const type = bytes.toString('latin1', o + 4, o + 8);
-    const data = bytes.subarray(o + 8, o + 8 + len);
-    if (type === 'IHDR') {
-      width = data.readUInt32BE(0);
-      height = data.readUInt32BE(4);
-      expect(data[8], 'bit depth').toBe(8);
-      colorType = data[9];
-      expect(data[12], 'interlace').toBe(0);
-    } else if (type === 'IDAT') idat.push(data);
-    else if (type === 'IEND') break;
-    o += 12 + len;
-  }
-  expect([2, 6]).toContain(colorType);
-  const channels = colorType === 6 ? 4 : 3;
-  const raw = inflateSync(Buffer.concat(idat));
-  const stride = width * channels;
-  const out = new Uint8Array(width * height * channels);
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)];
-    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
-    for (let x = 0; x < stride; x++) {
-      const a = x >= channels ? out[y * stride + x - channels] : 0;
-      const b = y > 0 ? out[(y - 1) * stride + x] : 0;
-      const c = x >= channels && y > 0 ? out[(y - 1) * stride + x - channels] : 0;
-      let v = line[x];
-      if (filter === 1) v += a;
-      else if (filter === 2) v += b;
-      else if (filter === 3) v += (a + b) >> 1;
-      else if (filter === 4) {
-        const p = a + b - c;
-        const pa = Math.abs(p - a);
-        const pb = Math.abs(p - b);
-        const pc = Math.abs(p - c);
-        v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-      }
-      out[y * stride + x] = v & 0xff;
-    }
-  }
-  return { width, height, channels, pixels: out };
+/** Decodes an 8-bit RGB or RGBA PNG (what the app's downloads are) with sharp, failing the test on anything else. */
+export async function decodePng(bytes: Buffer): Promise<DecodedPng> {
+  const image = sharp(bytes);
+  const meta = await image.metadata();
+  expect(meta.format, 'PNG format').toBe('png');
+  expect(meta.depth, 'bit depth').toBe('uchar');
+  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
+  expect([3, 4], 'channels').toContain(info.channels);
+  return {
+    width: info.width,
+    height: info.height,
+    channels: info.channels as 3 | 4,
+    pixels: new Uint8Array(data.buffer, data.byteOffset, data.length),
+  };
 }
 
 /** Distinct values of one channel. */
