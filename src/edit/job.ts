@@ -21,7 +21,7 @@ import { add } from '../ops/elementwise';
 import { narrow } from '../ops/shape';
 import { bootstrapEnabled, validateConfig, type EditConfig } from './config';
 import { InternalDataset } from './dataset';
-import { resizeShortSide, toTensorData } from './image';
+import { resizeShortSide, resizeShortSideDims, toTensorData } from './image';
 import type { EditRenders, LossTerms, RgbaImage, StepReport } from './jobTypes';
 import {
   bootstrapActive,
@@ -35,6 +35,7 @@ import {
   type LossItem,
   type StepPlan,
 } from './losses';
+import { jobSessionMetadata, readJobSession } from './jobSession';
 import { encodeTargets, type TextEncoderLike, type TextTargets } from './targets';
 
 export interface EditJobOptions {
@@ -54,8 +55,6 @@ export interface EditJobOptions {
 export function generatorConfig(c: EditConfig): SkipGeneratorConfig {
   return { scales: c.numScales, down: c.skipN33d, up: c.skipN33u, skip: c.skipN11 };
 }
-
-const SESSION_FORMAT = 'text2live-session-v1';
 
 export interface RenderTensors {
   edit: Tensor;
@@ -137,6 +136,25 @@ export function accumulateStepGradients(
   return { values: sum, weights };
 }
 
+/** Largest image a job trains on (its working size), in pixels: 8192² (as many as the command line reads). */
+export const MAX_WORKING_PIXELS = 8192 * 8192;
+
+/**
+ * Refuses an image whose working size would be absurd (a 1×4000 strip resized to a 512 px short side is 512×2048000)
+ * before the resize allocates it.
+ */
+function checkWorkingSize(image: RgbaImage, resizeInput: number): void {
+  const { width, height } = resizeShortSideDims(image.width, image.height, resizeInput);
+  if (width * height > MAX_WORKING_PIXELS) {
+    const at =
+      resizeInput > 0 ? `at the working size (short side ${resizeInput} px) it would be` : 'the job would train at';
+    throw new Error(
+      `The image is ${image.width}×${image.height} px; ${at} ${width}×${height} px, more than the 8192×8192 pixels a ` +
+        'job trains on. Crop it to a less extreme aspect ratio, or use a smaller working size.',
+    );
+  }
+}
+
 export class EditJob {
   readonly totalSteps: number;
   private steps = 0;
@@ -170,6 +188,7 @@ export class EditJob {
     const effective: EditConfig = { ...config, seed };
     const rng = new Rng(seed);
     const genCfg = generatorConfig(effective);
+    checkWorkingSize(opts.image, effective.resizeInput);
     const source = effective.resizeInput > 0 ? resizeShortSide(opts.image, effective.resizeInput) : opts.image;
     const minSide = minInputSide(genCfg);
     if (source.width < minSide || source.height < minSide) {
@@ -276,6 +295,20 @@ export class EditJob {
     return { step: this.steps, totalSteps: this.totalSteps, losses, lr, fullImageStep: !!sample.fullImage };
   }
 
+  /** The short side a full-resolution render is resized to (longest side capped at maxRenderSide), or null: none. */
+  private fullRenderShortSide(): number | null {
+    const { width, height } = this.original;
+    const long = Math.max(width, height);
+    return long > this.maxRenderSide ? Math.floor((Math.min(width, height) * this.maxRenderSide) / long) : null;
+  }
+
+  /** The size of a full-resolution render: the original image's, or smaller where maxRenderSide caps it. */
+  get fullRenderSize(): { width: number; height: number } {
+    const short = this.fullRenderShortSide();
+    const { width, height } = this.original;
+    return short === null ? { width, height } : resizeShortSideDims(width, height, short);
+  }
+
   /**
    * Renders the current edit of the whole image without training (spec §A.11's logging/final render:
    * BN uses the statistics of this input). fullResolution renders the original image (longest side
@@ -285,14 +318,8 @@ export class EditJob {
     const engine = this.engine;
     let image = this.source;
     if (opts.fullResolution) {
-      const long = Math.max(this.original.width, this.original.height);
-      image =
-        long > this.maxRenderSide
-          ? resizeShortSide(
-              this.original,
-              Math.floor((Math.min(this.original.width, this.original.height) * this.maxRenderSide) / long),
-            )
-          : this.original;
+      const short = this.fullRenderShortSide();
+      image = short === null ? this.original : resizeShortSide(this.original, short);
     }
     const { width: w, height: h } = image;
     const r = engine.tidy(() =>
@@ -326,30 +353,34 @@ export class EditJob {
   async saveSession(): Promise<Uint8Array> {
     return saveCheckpoint(this.generator.params, {
       optimizerState: this.optimizer.state(),
-      metadata: {
-        format: SESSION_FORMAT,
-        config: JSON.stringify(this.config),
-        step: String(this.steps),
-        optimizerSteps: String(this.optimizer.stepCount),
-        rng: String(this.rng.state),
-        datasetStep: String(this.dataset.step),
-      },
+      metadata: jobSessionMetadata({
+        config: this.config,
+        step: this.steps,
+        optimizerSteps: this.optimizer.stepCount,
+        rng: this.rng.state,
+        datasetStep: this.dataset.step,
+      }),
     });
   }
 
-  /** Re-creates a job from a session (same image), ready to render or to continue training. */
+  /**
+   * Re-creates a job from a session (same image), ready to render or to continue training. The whole file is
+   * checked before anything is allocated (SessionRestoreError); a job whose loading fails later is disposed.
+   */
   static async restore(opts: EditJobOptions & { session: Uint8Array }): Promise<EditJob> {
-    const { decodeSafetensors } = await import('../nn/safetensors');
-    const meta = decodeSafetensors(opts.session).metadata;
-    if (meta.format !== SESSION_FORMAT) throw new Error('This file is not a Text2LIVE session.');
-    const config = validateConfig(JSON.parse(meta.config));
-    const job = await EditJob.create({ ...opts, config });
-    await loadCheckpoint(opts.session, job.generator.params, job.optimizer.state());
-    job.optimizer.stepCount = Number(meta.optimizerSteps);
-    job.steps = Number(meta.step);
+    const session = readJobSession(opts.session);
+    const job = await EditJob.create({ ...opts, config: session.config });
+    try {
+      await loadCheckpoint(session.tensors, job.generator.params, job.optimizer.state());
+    } catch (e) {
+      job.dispose();
+      throw e;
+    }
+    job.optimizer.stepCount = session.optimizerSteps;
+    job.steps = session.step;
     job.schedule.restore(job.steps);
-    job.rng.state = Number(meta.rng);
-    job.dataset.step = Number(meta.datasetStep);
+    job.rng.state = session.rng;
+    job.dataset.step = session.datasetStep;
     return job;
   }
 

@@ -46,13 +46,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   x[i] = xi - p.stepSize * (mi / denom);
 }`;
 
+/** The per-parameter state tensors, in checkpoint order (`optim.<param>.<state>`). */
+export const ADAM_STATE_NAMES = ['m', 'v'] as const;
+
 export class Adam extends Optimizer {
   readonly lr: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
-  protected readonly stateNames = ['m', 'v'] as const;
+  protected readonly stateNames = ADAM_STATE_NAMES;
 
   constructor(params: readonly Parameter[], opts: AdamOptions = {}) {
     super('Adam', params);

@@ -53,12 +53,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   x[i] = p.momentum * xi + p.ck * z;
 }`;
 
+/** The per-parameter state tensors, in checkpoint order (`optim.<param>.<state>`). */
+export const MADGRAD_STATE_NAMES = ['s', 'v', 'x0'] as const;
+
 export class Madgrad extends Optimizer {
   readonly lr: number;
   readonly momentum: number;
   readonly weightDecay: number;
   readonly eps: number;
-  protected readonly stateNames = ['s', 'v', 'x0'] as const;
+  protected readonly stateNames = MADGRAD_STATE_NAMES;
 
   constructor(params: readonly Parameter[], opts: MadgradOptions = {}) {
     super('Madgrad', params);

@@ -29,10 +29,22 @@ export class ExponentialLr {
     this.stepCount++;
   }
 
-  /** Restores the schedule after `steps` steps (for resuming), repeating the same multiplications. */
+  /**
+   * Restores the schedule after `steps` steps (for resuming), repeating the same multiplications until the rate
+   * stops changing (at minLr, at a subnormal after underflow, or at once for γ = 1), so that a huge step count from
+   * a damaged session costs at most some 10⁵ iterations.
+   */
   restore(steps: number): void {
+    if (!Number.isSafeInteger(steps) || steps < 0) throw new RangeError(`ExponentialLr: invalid step count ${steps}`);
     this.current = this.lr0;
     this.stepCount = 0;
-    for (let i = 0; i < steps; i++) this.step();
+    while (this.stepCount < steps) {
+      const before = this.current;
+      this.step();
+      if (this.current === before) {
+        this.stepCount = steps;
+        break;
+      }
+    }
   }
 }

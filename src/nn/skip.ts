@@ -65,6 +65,37 @@ function layout(cfg: SkipGeneratorConfig): { convs: ConvSpec[]; norms: Array<{ n
   return { convs, norms };
 }
 
+/** One parameter of the generator: its checkpoint name, shape and initialisation. */
+export interface GeneratorParameterSpec {
+  name: string;
+  shape: number[];
+  /** Convolutions: U(±1/√fanIn) for weight and bias; BN: γ filled with 1, β with 0. */
+  init: { fanIn: number } | { fill: number };
+}
+
+/**
+ * Every parameter the generator has, in checkpoint order, without a GPU: what `create` allocates, and what a saved
+ * session must hold (checked before anything is allocated).
+ */
+export function generatorParameterSpecs(config: SkipGeneratorConfig): GeneratorParameterSpec[] {
+  for (const [k, v] of Object.entries(config)) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new EngineError('SkipGenerator', `config.${k} must be a positive integer, got ${v}`);
+  }
+  const { convs, norms } = layout(config);
+  const specs: GeneratorParameterSpec[] = [];
+  for (const c of convs) {
+    const fanIn = c.cin * c.k * c.k;
+    specs.push({ name: `${c.name}.weight`, shape: [c.cout, c.cin, c.k, c.k], init: { fanIn } });
+    specs.push({ name: `${c.name}.bias`, shape: [c.cout], init: { fanIn } });
+  }
+  for (const n of norms) {
+    specs.push({ name: `${n.name}.weight`, shape: [n.c], init: { fill: 1 } });
+    specs.push({ name: `${n.name}.bias`, shape: [n.c], init: { fill: 0 } });
+  }
+  return specs;
+}
+
 /** Smallest input side the network accepts: the innermost 3×3 reflection pad needs ≥ 2 pixels. */
 export function minInputSide(cfg: SkipGeneratorConfig): number {
   return 2 ** cfg.scales + 1;
@@ -105,29 +136,14 @@ export class SkipGenerator {
 
   /** PyTorch-default initialisation (conv weight and bias ~ U(±1/√fan_in), BN γ = 1, β = 0) from a seeded RNG. */
   static create(engine: Engine, config: SkipGeneratorConfig = DEFAULT_SKIP_CONFIG, seed = 0): SkipGenerator {
-    for (const [k, v] of Object.entries(config)) {
-      if (!Number.isInteger(v) || v < 1)
-        throw new EngineError('SkipGenerator', `config.${k} must be a positive integer, got ${v}`);
-    }
+    const specs = generatorParameterSpecs(config);
     const rng = new Rng(seed);
-    const { convs, norms } = layout(config);
-    const params: Parameter[] = [];
-    for (const c of convs) {
-      const bound = 1 / Math.sqrt(c.cin * c.k * c.k);
-      params.push(
-        createParameter(
-          engine,
-          `${c.name}.weight`,
-          [c.cout, c.cin, c.k, c.k],
-          rng.fill(c.cout * c.cin * c.k * c.k, -bound, bound),
-        ),
-      );
-      params.push(createParameter(engine, `${c.name}.bias`, [c.cout], rng.fill(c.cout, -bound, bound)));
-    }
-    for (const n of norms) {
-      params.push(createParameter(engine, `${n.name}.weight`, [n.c], new Float32Array(n.c).fill(1)));
-      params.push(createParameter(engine, `${n.name}.bias`, [n.c], new Float32Array(n.c)));
-    }
+    const params = specs.map((p) => {
+      const n = p.shape.reduce((a, b) => a * b, 1);
+      const bound = 'fanIn' in p.init ? 1 / Math.sqrt(p.init.fanIn) : 0;
+      const data = 'fill' in p.init ? new Float32Array(n).fill(p.init.fill) : rng.fill(n, -bound, bound);
+      return createParameter(engine, p.name, p.shape, data);
+    });
     return new SkipGenerator(engine, config, params);
   }
 
