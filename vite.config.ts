@@ -1,57 +1,57 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Plugin } from 'vite';
+import { metaCsp, withSources } from './src/deploy/csp.mjs';
+import { headersFor, headerValue, parseHeadersFile } from './src/deploy/headersFile.mjs';
 
 /**
- * Cross-origin isolation (COOP same-origin + COEP require-corp) and the CSP below on every response of the dev and the
- * preview server: SharedArrayBuffer, and with it onnxruntime-web's threaded WASM, needs it.
- * A middleware rather than `server.headers` so that every response gets them, including the
- * ones Vite's own middlewares answer early (HTML, transformed modules, 304s).
+ * The response headers of public/_headers (COOP + COEP for cross-origin isolation, the CSP, nosniff, caching of
+ * hashed assets), which static hosts read from dist/_headers, on every response of the dev and the preview server
+ * too: one source, so the three never drift. A middleware rather than `server.headers` so that every response gets
+ * them, including the ones Vite's own middlewares answer early (HTML, transformed modules, 304s).
  */
-const ISOLATION_HEADERS = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-} as const;
+const HEADER_RULES = parseHeadersFile(
+  readFileSync(fileURLToPath(new URL('./public/_headers', import.meta.url)), 'utf8'),
+);
+const CSP = 'Content-Security-Policy';
 
-/**
- * Content-Security-Policy: no remote or inline scripts (WebAssembly compilation is allowed for onnxruntime-web),
- * workers from our origin (onnxruntime-web's threads are module workers of its own chunk), and network access only
- * to our origin and the Hugging Face Hub (model files; its LFS/Xet redirects land on *.huggingface.co / *.hf.co).
- * The dev server additionally needs React Refresh's inline preamble (checked by hash would be brittle).
- */
-const CSP_DIRECTIVES = [
-  "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "worker-src 'self' blob:",
-  "connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co",
-  "img-src 'self' blob: data:",
-  "style-src 'self' 'unsafe-inline'",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-];
-export const CONTENT_SECURITY_POLICY = CSP_DIRECTIVES.join('; ');
-const DEV_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "script-src 'self' 'wasm-unsafe-eval' 'unsafe-inline'",
-).replace("connect-src 'self'", "connect-src 'self' ws: wss:");
+/** The dev server also needs React Refresh's inline preamble (a hash would be brittle) and the HMR websocket. */
+function devCsp(policy: string): string {
+  return withSources(withSources(policy, 'script-src', ["'unsafe-inline'"]), 'connect-src', ['ws:', 'wss:']);
+}
 
-function crossOriginIsolation(): Plugin {
+function staticHostHeaders(): Plugin {
   const headers =
-    (csp: string) =>
-    (_req: unknown, res: { setHeader(name: string, value: string): unknown }, next: () => void): void => {
-      for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
-      res.setHeader('Content-Security-Policy', csp);
+    (dev: boolean) =>
+    (req: { url?: string }, res: { setHeader(name: string, value: string): unknown }, next: () => void): void => {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      for (const [name, value] of Object.entries(headersFor(HEADER_RULES, path))) {
+        res.setHeader(name, dev && name.toLowerCase() === CSP.toLowerCase() ? devCsp(value) : value);
+      }
       next();
     };
   return {
-    name: 'text2live:cross-origin-isolation',
+    name: 'text2live:static-host-headers',
     configureServer(server) {
-      server.middlewares.use(headers(DEV_CONTENT_SECURITY_POLICY));
+      server.middlewares.use(headers(true));
     },
     configurePreviewServer(server) {
-      server.middlewares.use(headers(CONTENT_SECURITY_POLICY));
+      server.middlewares.use(headers(false));
+    },
+    // The built pages carry the CSP as a meta tag too, for hosts that cannot send headers (it cannot carry
+    // frame-ancestors, and cross-origin isolation needs the headers). Not in dev: both policies would apply, and
+    // the meta one would block React Refresh's inline preamble.
+    // Right after <meta charset>: a meta policy only governs the elements after it, and the charset comes first.
+    transformIndexHtml(html, ctx) {
+      if (ctx.server) return;
+      const policy = headerValue(headersFor(HEADER_RULES, ctx.path), CSP);
+      if (!policy) throw new Error(`public/_headers gives ${ctx.path} no ${CSP}`);
+      const charset = /<meta charset="[^"]*"\s*\/?>/i.exec(html);
+      if (!charset) throw new Error(`${ctx.path} has no <meta charset> to put the CSP after`);
+      const end = charset.index + charset[0].length;
+      const meta = `<meta http-equiv="${CSP}" content="${metaCsp(policy).replace(/&/g, '&amp;').replace(/"/g, '&quot;')}" />`;
+      return `${html.slice(0, end)}\n    ${meta}${html.slice(end)}`;
     },
   };
 }
@@ -85,7 +85,7 @@ function xenovaOnnxruntimeStub(): Plugin {
 const page = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
 export default defineConfig({
-  plugins: [react(), crossOriginIsolation(), xenovaOnnxruntimeStub()],
+  plugins: [react(), staticHostHeaders(), xenovaOnnxruntimeStub()],
   worker: { format: 'es', plugins: () => [xenovaOnnxruntimeStub()] },
   // onnxruntime-web loads its .wasm/.mjs files relative to its own module URL; pre-bundling breaks that.
   optimizeDeps: { exclude: ['onnxruntime-web'] },
