@@ -413,10 +413,28 @@ function parseTensor(r: Reader): OnnxTensor {
         r.skip(wire); // segment, doc_string, metadata_props, …
     }
   }
+  checkDims(t, r);
   if (floats) t.floatData = Float32Array.from(floats);
   if (int32s) t.int32Data = Int32Array.from(int32s);
   if (doubles) t.doubleData = Float64Array.from(doubles);
   return t;
+}
+
+/**
+ * Dims must be non-negative and their product a safe integer (no real tensor comes near 2^53 elements), so that
+ * element counts computed later are exact and sizes derived from them can be compared with the bytes present.
+ */
+function checkDims(t: OnnxTensor, r: Reader): void {
+  let n = 1;
+  for (const d of t.dims) {
+    if (!Number.isSafeInteger(d) || d < 0) {
+      r.fail(`tensor "${t.name}" with an invalid dimension ${d} in [${t.dims.join(',')}]`);
+    }
+    if (d === 0) return;
+    if (n > Number.MAX_SAFE_INTEGER / d)
+      r.fail(`tensor "${t.name}" with more than 2^53 elements [${t.dims.join(',')}]`);
+    n *= d;
+  }
 }
 
 function parseStringStringEntry(r: Reader): [string, string] {
@@ -921,15 +939,15 @@ export function tensorToFloat32(t: OnnxTensor): Float32Array {
       return out;
     }
     case OnnxDataType.BFLOAT16: {
+      const raw = rawBytes(t); // checks the size before anything is allocated
+      if (!raw) lengthCheck(t, (t.int32Data ?? []).length);
       const out = new Float32Array(n);
       const u32 = new Uint32Array(out.buffer);
-      const raw = rawBytes(t);
       if (raw) {
         const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
         for (let i = 0; i < n; i++) u32[i] = view.getUint16(2 * i, true) << 16;
       } else {
-        const ints = t.int32Data ?? new Int32Array(0);
-        lengthCheck(t, ints.length);
+        const ints = t.int32Data!;
         for (let i = 0; i < n; i++) u32[i] = (ints[i] & 0xffff) << 16;
       }
       return out;
@@ -953,14 +971,16 @@ export function tensorToFloat32(t: OnnxTensor): Float32Array {
 
 /** Values of an integer tensor (INT64, INT32, INT16, INT8, UINT*, BOOL) as numbers (int64 beyond ±2^53 rounded). */
 export function tensorToNumbers(t: OnnxTensor): number[] {
+  if (!INTEGER_TYPES.has(t.dataType)) {
+    throw new OnnxUnsupportedError(`tensor "${t.name}" has type ${dataTypeName(t.dataType)}, not an integer type`);
+  }
   const n = tensorElementCount(t);
-  const raw = rawBytes(t);
+  const raw = rawBytes(t); // checks the size before anything is allocated
   if (!raw) {
     let values: ArrayLike<number>;
     if (t.dataType === OnnxDataType.INT64) values = t.int64Data ?? [];
     else if (t.dataType === OnnxDataType.UINT64 || t.dataType === OnnxDataType.UINT32) values = t.uint64Data ?? [];
-    else if (t.dataType in BYTES_PER_ELEMENT) values = t.int32Data ?? [];
-    else throw new OnnxUnsupportedError(`tensor "${t.name}" has unsupported type ${dataTypeName(t.dataType)}`);
+    else values = t.int32Data ?? [];
     lengthCheck(t, values.length);
     return Array.from(values);
   }
@@ -999,6 +1019,18 @@ export function tensorToNumbers(t: OnnxTensor): number[] {
   }
   return out;
 }
+
+const INTEGER_TYPES = new Set<number>([
+  OnnxDataType.INT64,
+  OnnxDataType.UINT64,
+  OnnxDataType.INT32,
+  OnnxDataType.UINT32,
+  OnnxDataType.INT16,
+  OnnxDataType.UINT16,
+  OnnxDataType.INT8,
+  OnnxDataType.UINT8,
+  OnnxDataType.BOOL,
+]);
 
 let isLittleEndian: boolean | null = null;
 function littleEndian(): boolean {

@@ -89,7 +89,11 @@ export function visionConfigFromJson(json: unknown): VisionConfig {
     }
     return v;
   };
-  const topProjection = typeof root.projection_dim === 'number' ? root.projection_dim : VISION_DEFAULTS.projectionDim;
+  const top = root.projection_dim;
+  if (top !== undefined && top !== null && !(typeof top === 'number' && Number.isInteger(top) && top > 0)) {
+    throw new VisionWeightsError(`config.json: projection_dim = ${JSON.stringify(top)} is not a positive integer`);
+  }
+  const topProjection = typeof top === 'number' ? top : VISION_DEFAULTS.projectionDim;
   const config: VisionConfig = {
     hiddenSize: num('hidden_size', VISION_DEFAULTS.hiddenSize),
     intermediateSize: num('intermediate_size', VISION_DEFAULTS.intermediateSize),
@@ -102,7 +106,17 @@ export function visionConfigFromJson(json: unknown): VisionConfig {
     projectionDim: num('projection_dim', topProjection),
     hiddenAct: typeof vc.hidden_act === 'string' ? vc.hidden_act : VISION_DEFAULTS.hiddenAct,
   };
-  for (const key of ['hiddenSize', 'intermediateSize', 'numHiddenLayers', 'numAttentionHeads', 'patchSize'] as const) {
+  const integers = [
+    'hiddenSize',
+    'intermediateSize',
+    'numHiddenLayers',
+    'numAttentionHeads',
+    'numChannels',
+    'imageSize',
+    'patchSize',
+    'projectionDim',
+  ] as const;
+  for (const key of integers) {
     if (!Number.isInteger(config[key])) throw new VisionWeightsError(`config.json: ${key} is not an integer`);
   }
   if (config.hiddenSize % config.numAttentionHeads !== 0) {
@@ -168,6 +182,12 @@ export interface ExtractOptions {
 }
 
 const VM = '/vision_model';
+const FLOAT_TYPES = new Set<number>([
+  OnnxDataType.FLOAT,
+  OnnxDataType.FLOAT16,
+  OnnxDataType.BFLOAT16,
+  OnnxDataType.DOUBLE,
+]);
 /** Ops a weight may pass through between its initializer and the module's node. */
 const PASS_THROUGH = new Set(['Identity', 'Cast']);
 /** Ops the class embedding passes through before the Concat (broadcast to the batch). */
@@ -219,10 +239,26 @@ class GraphIndex {
     return this.byName.get(name);
   }
 
-  /** Nodes whose name lies in `scope/`. */
+  /** Node indices sorted by name: the nodes of a scope are one run of it (scope() costs O(log n + found)). */
+  private sortedByName: number[] | null = null;
+
+  /** Nodes whose name lies in `scope/`, in graph order. */
   scope(scope: string): OnnxNode[] {
     const prefix = `${scope}/`;
-    return this.model.graph.nodes.filter((n) => n.name.startsWith(prefix));
+    const nodes = this.model.graph.nodes;
+    const sorted = (this.sortedByName ??= nodes
+      .map((_, i) => i)
+      .sort((a, b) => (nodes[a].name < nodes[b].name ? -1 : nodes[a].name > nodes[b].name ? 1 : a - b)));
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (nodes[sorted[mid]].name < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    const found: number[] = [];
+    for (let k = lo; k < sorted.length && nodes[sorted[k]].name.startsWith(prefix); k++) found.push(sorted[k]);
+    return found.sort((a, b) => a - b).map((i) => nodes[i]);
   }
 
   requireNode(names: string[], what: string): OnnxNode {
@@ -390,7 +426,7 @@ class Extractor {
       if (!fromMean) continue;
       for (const i of add.inputs) {
         const c = this.index.constant(i);
-        if (!c || tensorElementCount(c.tensor) !== 1) continue;
+        if (!c || tensorElementCount(c.tensor) !== 1 || !FLOAT_TYPES.has(c.tensor.dataType)) continue;
         const eps = tensorToFloat32(c.tensor)[0];
         // float16 rounding: 2^-11 relative for normal numbers, 2^-24 absolute for subnormals (ε = 1e-5 is one).
         return Math.abs(eps - configured) <= 2 ** -24 + 2 ** -11 * configured ? configured : eps;
@@ -450,6 +486,12 @@ class Extractor {
         const indices = this.index.constant(p.inputs[1], RESHAPING);
         if (!table) break;
         const rows = tensorElementCount(table.tensor) / d;
+        if (!Number.isInteger(rows)) {
+          throw new VisionWeightsError(
+            `position embedding: Gather table "${table.tensor.name}" [${table.tensor.dims.join(',')}] is not a ` +
+              `whole number of [${d}] rows; does config.json belong to this model?`,
+          );
+        }
         const full = this.read(table, 'position embedding', [rows, d]);
         if (!indices) {
           if (rows !== count) break;
