@@ -63,19 +63,33 @@ export async function decodeImageBuffer(bytes: Uint8Array, name = '(buffer)'): P
 }
 
 async function decode(input: string | Buffer, name: string): Promise<RgbaImage> {
-  let format: string | undefined;
+  let meta: sharp.Metadata;
   try {
-    const meta = await sharp(input, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata();
-    format = meta.format;
+    // The header only (no pixels are decoded), without sharp's pixel limit so that a too-large image is named as
+    // such below rather than as "not a supported image".
+    meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw new ImageDecodeError(name, `Cannot read image ${name}: not a supported image (${describe(err)})`, {
       cause: err,
     });
   }
+  const format = meta.format;
   if (!format || !SUPPORTED_IMAGE_FORMATS.includes(format)) {
     throw new ImageDecodeError(
       name,
       `Cannot read image ${name}: format ${format ?? 'unknown'} is not supported (use PNG, JPEG or WebP)`,
+    );
+  }
+  const { width = 0, height = 0 } = meta;
+  if (width < 1 || height < 1) {
+    throw new ImageDecodeError(name, `Cannot read image ${name}: its header declares no pixels (${width}×${height})`);
+  }
+  if (width * height > MAX_IMAGE_PIXELS) {
+    // A decompression bomb or simply too large: refused before decoding (the decode below enforces the same limit).
+    throw new ImageDecodeError(
+      name,
+      `Cannot read image ${name}: it is ${width}×${height} px (${Math.round((width * height) / 1e6)} megapixels), ` +
+        'more than the 8192×8192 pixels this tool decodes; scale it down first',
     );
   }
   try {
