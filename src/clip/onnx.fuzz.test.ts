@@ -158,6 +158,7 @@ describe('ONNX parser fuzz', () => {
     const badDims: Array<[Bytes[], RegExp]> = [
       [tensor('neg', [-1, 4], OnnxDataType.FLOAT), /tensor "neg" with an invalid dimension -1 in \[-1,4\]/],
       [tensor('big', [2 ** 60], OnnxDataType.FLOAT), /tensor "big" with an invalid dimension/],
+      [tensor('zero', [0, -5], OnnxDataType.FLOAT), /tensor "zero" with an invalid dimension -5/],
       [tensor('many', [2 ** 30, 2 ** 30, 2 ** 30], OnnxDataType.FLOAT), /tensor "many" with more than 2\^53 elements/],
     ];
     for (const [fields, pattern] of badDims) {

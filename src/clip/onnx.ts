@@ -430,9 +430,9 @@ function checkDims(t: OnnxTensor, r: Reader): void {
     if (!Number.isSafeInteger(d) || d < 0) {
       r.fail(`tensor "${t.name}" with an invalid dimension ${d} in [${t.dims.join(',')}]`);
     }
-    if (d === 0) return;
-    if (n > Number.MAX_SAFE_INTEGER / d)
+    if (d > 0 && n > Number.MAX_SAFE_INTEGER / d) {
       r.fail(`tensor "${t.name}" with more than 2^53 elements [${t.dims.join(',')}]`);
+    }
     n *= d;
   }
 }
