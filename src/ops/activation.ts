@@ -2,81 +2,52 @@
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { LINEAR_INDEX_WGSL, WG } from './common';
+import { perElementOutput, perElementWgsl } from './common';
 
-const LEAKY_RELU_WGSL = /* wgsl */ `
-struct P { n: u32, slope: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i < p.n) {
-    let v = x[i];
-    out[i] = select(v * p.slope, v, v > 0.0);
-  }
+const LEAKY_RELU_WGSL = perElementWgsl({
+  fields: 'slope: f32',
+  read: ['x'],
+  write: ['out'],
+  body: `
+  let v = x[i];
+  out[i] = select(v * p.slope, v, v > 0.0);`,
+});
+
+/**
+ * PyTorch's leaky_relu_backward: gy where x > 0, slope·gy elsewhere (x = 0 included). `s` is the input, or the
+ * output where slope > 0 (same sign, and 0 where x is 0).
+ */
+const LEAKY_RELU_BACKWARD_WGSL = perElementWgsl({
+  fields: 'slope: f32',
+  read: ['s', 'gy'],
+  write: ['gx'],
+  body: `
+  let g = gy[i];
+  gx[i] = select(g * p.slope, g, s[i] > 0.0);`,
+});
+
+/** WGSL `sigmoid(z)`, overflow-free: exp is only taken of −|z| (also QuickGELU's). */
+export const SIGMOID_FN_WGSL = /* wgsl */ `
+fn sigmoid(z: f32) -> f32 {
+  let e = exp(-abs(z));
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), z >= 0.0);
 }`;
 
-/** PyTorch's leaky_relu_backward: gy where x > 0, slope·gy elsewhere (x = 0 included). */
-const LEAKY_RELU_BACKWARD_WGSL = /* wgsl */ `
-struct P { n: u32, slope: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-// s: the input, or the output where slope > 0 (same sign, and 0 where x is 0).
-@group(0) @binding(1) var<storage, read> s: array<f32>;
-@group(0) @binding(2) var<storage, read> gy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> gx: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i < p.n) {
-    let g = gy[i];
-    gx[i] = select(g * p.slope, g, s[i] > 0.0);
-  }
-}`;
-
-/** Overflow-free logistic: exp is only taken of −|x|. */
-const SIGMOID_WGSL = /* wgsl */ `
-struct P { n: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i < p.n) {
-    let v = x[i];
-    let z = exp(-abs(v));
-    out[i] = select(z / (1.0 + z), 1.0 / (1.0 + z), v >= 0.0);
-  }
-}`;
+const SIGMOID_WGSL = perElementWgsl({
+  read: ['x'],
+  write: ['out'],
+  helpers: SIGMOID_FN_WGSL,
+  body: 'out[i] = sigmoid(x[i]);',
+});
 
 /** gx = gy · y · (1 − y) from the saved output y. */
-const SIGMOID_BACKWARD_WGSL = /* wgsl */ `
-struct P { n: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read> gy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> gx: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i < p.n) {
-    let s = y[i];
-    gx[i] = gy[i] * s * (1.0 - s);
-  }
-}`;
-
-function pointwise(name: string, code: string, params: Params, reads: Tensor[], shape: readonly number[]): Tensor {
-  const e = reads[0].engine;
-  const out = e.empty(shape, name);
-  e.run({ name, code, params, read: reads, write: [out], workgroups: e.grid(out.size, WG) });
-  return out;
-}
+const SIGMOID_BACKWARD_WGSL = perElementWgsl({
+  read: ['y', 'gy'],
+  write: ['gx'],
+  body: `
+  let s = y[i];
+  gx[i] = gy[i] * s * (1.0 - s);`,
+});
 
 /**
  * F.leaky_relu(x, slope): x where x > 0, slope·x elsewhere. With slope > 0 the output has the input's sign, so the
@@ -84,23 +55,37 @@ function pointwise(name: string, code: string, params: Params, reads: Tensor[], 
  * saves one activation-sized tensor per layer).
  */
 export function leakyRelu(x: Tensor, slope = 0.2): Tensor {
-  const out = pointwise('leakyRelu', LEAKY_RELU_WGSL, new Params().u32(x.size).f32(slope), [x], x.shape);
+  const params = () => new Params().u32(x.size).f32(slope);
+  const out = perElementOutput({
+    name: 'leakyRelu',
+    code: LEAKY_RELU_WGSL,
+    params: params(),
+    read: [x],
+    shape: x.shape,
+  });
   const signOf = slope > 0 ? out : x;
   return record('leakyRelu', [x], out, (gy) => [
-    pointwise(
-      'leakyRelu-backward',
-      LEAKY_RELU_BACKWARD_WGSL,
-      new Params().u32(x.size).f32(slope),
-      [signOf, gy],
-      x.shape,
-    ),
+    perElementOutput({
+      name: 'leakyRelu-backward',
+      code: LEAKY_RELU_BACKWARD_WGSL,
+      params: params(),
+      read: [signOf, gy],
+      shape: x.shape,
+    }),
   ]);
 }
 
 /** Logistic sigmoid 1 / (1 + e^−x). */
 export function sigmoid(x: Tensor): Tensor {
-  const out = pointwise('sigmoid', SIGMOID_WGSL, new Params().u32(x.size), [x], x.shape);
+  const params = () => new Params().u32(x.size);
+  const out = perElementOutput({ name: 'sigmoid', code: SIGMOID_WGSL, params: params(), read: [x], shape: x.shape });
   return record('sigmoid', [x], out, (gy) => [
-    pointwise('sigmoid-backward', SIGMOID_BACKWARD_WGSL, new Params().u32(x.size), [out, gy], x.shape),
+    perElementOutput({
+      name: 'sigmoid-backward',
+      code: SIGMOID_BACKWARD_WGSL,
+      params: params(),
+      read: [out, gy],
+      shape: x.shape,
+    }),
   ]);
 }

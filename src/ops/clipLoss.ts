@@ -8,7 +8,7 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertSameEngine, LINEAR_INDEX_WGSL, WG } from './common';
+import { assertSameEngine, perElementOutput, perElementWgsl } from './common';
 import { normalizeRows, pairCosine, pairCosineCoefficients, pairGrad, rowNorms } from './similarity';
 
 /** F.normalize's eps in the spherical distance. */
@@ -25,18 +25,9 @@ function checkPair(op: string, x: Tensor, y: Tensor): [number, number, number] {
   return [x.shape[0], y.shape[0], x.shape[1]];
 }
 
-/** out[r,s] = 2·asin(min(‖a_r − c_s‖/2, 1))² for unit rows a [R,E], c [S,E]. */
-const SPHERICAL_WGSL = /* wgsl */ `
-struct P { n: u32, others: u32, dim: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> c: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
+/** ‖a_r − c_s‖² for pair i = r·others + s of rows a [R,E], c [S,E] (both spherical kernels, fields others, dim). */
+const PAIR_SQUARED_DISTANCE_WGSL = /* wgsl */ `
+fn pairSquaredDistance(i: u32) -> f32 {
   let s = i % p.others;
   let r = i / p.others;
   var d2 = 0.0;
@@ -44,67 +35,60 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let u = a[r * p.dim + k] - c[s * p.dim + k];
     d2 += u * u;
   }
-  let h = min(0.5 * sqrt(d2), 1.0);
-  let t = asin(h);
-  out[i] = 2.0 * t * t;
+  return d2;
 }`;
+
+/** out[r,s] = 2·asin(min(‖a_r − c_s‖/2, 1))² for unit rows a [R,E], c [S,E]. */
+const SPHERICAL_WGSL = perElementWgsl({
+  fields: 'others: u32, dim: u32',
+  read: ['a', 'c'],
+  write: ['out'],
+  helpers: PAIR_SQUARED_DISTANCE_WGSL,
+  body: `
+  let h = min(0.5 * sqrt(pairSquaredDistance(i)), 1.0);
+  let t = asin(h);
+  out[i] = 2.0 * t * t;`,
+});
 
 /**
  * K[r,s] = G[r,s]·f'(d)/d with f(d) = 2·asin(d/2)², d = ‖a_r − c_s‖: f'(d)/d = 2·asin(d/2)/(d·sqrt(1 − d²/4)),
  * its limit 1 at d = 0 (where the direction a_r − c_s is zero, so the value does not matter). Then
  * dL/da_r = Σ_s K_rs (a_r − c_s) and dL/dc_s = −Σ_r K_rs (a_r − c_s).
  */
-const SPHERICAL_COEF_WGSL = /* wgsl */ `
-struct P { n: u32, others: u32, dim: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> c: array<f32>;
-@group(0) @binding(3) var<storage, read> g: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
-  let s = i % p.others;
-  let r = i / p.others;
-  var d2 = 0.0;
-  for (var k = 0u; k < p.dim; k++) {
-    let u = a[r * p.dim + k] - c[s * p.dim + k];
-    d2 += u * u;
-  }
-  let d = sqrt(d2);
+const SPHERICAL_COEF_WGSL = perElementWgsl({
+  fields: 'others: u32, dim: u32',
+  read: ['a', 'c', 'g'],
+  write: ['out'],
+  helpers: PAIR_SQUARED_DISTANCE_WGSL,
+  body: `
+  let d = sqrt(pairSquaredDistance(i));
   var kk = 1.0;
   if (d > 0.0) {
     let h = min(0.5 * d, 1.0);
     kk = 2.0 * asin(h) / (d * sqrt(1.0 - h * h));
   }
-  out[i] = g[i] * kk;
-}`;
+  out[i] = g[i] * kk;`,
+});
 
 /** The pairwise part of the spherical distance on already normalised rows a [R,E], c [S,E] → [R,S]. */
 function sphericalPairs(a: Tensor, c: Tensor): Tensor {
   const op = 'sphericalDistance';
   const [rows, others, dim] = [a.shape[0], c.shape[0], a.shape[1]];
-  const e = a.engine;
-  const out = e.empty([rows, others], op);
-  e.run({
-    name: op,
-    code: SPHERICAL_WGSL,
-    params: new Params().u32(out.size).u32(others).u32(dim),
-    read: [a, c],
-    write: [out],
-    workgroups: e.grid(out.size, WG),
-  });
+  const params = () =>
+    new Params()
+      .u32(rows * others)
+      .u32(others)
+      .u32(dim);
+  const shape = [rows, others];
+  const out = perElementOutput({ name: op, code: SPHERICAL_WGSL, params: params(), read: [a, c], shape });
   return record(op, [a, c], out, (gy) => {
-    const k = e.empty([rows, others], `${op}-backward`);
-    e.run({
+    const k = perElementOutput({
       name: `${op}-coef`,
+      label: `${op}-backward`,
       code: SPHERICAL_COEF_WGSL,
-      params: new Params().u32(out.size).u32(others).u32(dim),
+      params: params(),
       read: [a, c, gy],
-      write: [k],
-      workgroups: e.grid(out.size, WG),
+      shape,
     });
     const common = { c: k, h: k, norms: null, batch: 1, dim, cs: -1 };
     const ga = a.requiresGrad ? pairGrad(op, { ...common, a, other: c, rows, others, transposed: false }) : null;

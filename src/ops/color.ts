@@ -3,7 +3,7 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertRank, LINEAR_INDEX_WGSL, WG } from './common';
+import { assertRank, perElementOutput, perElementWgsl } from './common';
 
 /** Text2LIVE's colour correlation matrix before normalisation (rows: output R, G, B). */
 const COLOR_CORRELATION_SVD_SQRT = [
@@ -26,16 +26,11 @@ function decorrelationMatrix(): number[] {
 export const DECORR_RGB: readonly number[] = Object.freeze(decorrelationMatrix());
 
 /** out[c] = Σ_k m[c][k] · x[k] for channels c < 3 of each pixel; channels ≥ 3 are copied. */
-const COLOR_MATRIX_WGSL = /* wgsl */ `
-struct P { n: u32, c: u32, hw: u32, m0: f32, m1: f32, m2: f32, m3: f32, m4: f32, m5: f32, m6: f32, m7: f32, m8: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
+const COLOR_MATRIX_WGSL = perElementWgsl({
+  fields: 'c: u32, hw: u32, m0: f32, m1: f32, m2: f32, m3: f32, m4: f32, m5: f32, m6: f32, m7: f32, m8: f32',
+  read: ['x'],
+  write: ['out'],
+  body: `
   let s = i % p.hw;
   let t = i / p.hw;
   let ch = t % p.c;
@@ -47,20 +42,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let base = (t - ch) * p.hw + s;
   let rgb = vec3f(x[base], x[base + p.hw], x[base + 2u * p.hw]);
   let r = rows[ch];
-  out[i] = r.x * rgb.x + r.y * rgb.y + r.z * rgb.z;
-}`;
+  out[i] = r.x * rgb.x + r.y * rgb.y + r.z * rgb.z;`,
+});
 
 /** Applies m to `src` (whose size is that of `shape`, an [N,C,H,W] shape) into a new tensor of `shape`. */
 function applyMatrix(src: Tensor, shape: readonly number[], m: readonly number[], op: string): Tensor {
-  const e = src.engine;
-  const out = e.empty(shape, op);
   const params = new Params()
-    .u32(out.size)
+    .u32(src.size)
     .u32(shape[1])
     .u32(shape[2] * shape[3]);
   for (const v of m) params.f32(v);
-  e.run({ name: op, code: COLOR_MATRIX_WGSL, params, read: [src], write: [out], workgroups: e.grid(out.size, WG) });
-  return out;
+  return perElementOutput({ name: op, code: COLOR_MATRIX_WGSL, params, read: [src], shape });
 }
 
 /**

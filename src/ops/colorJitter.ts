@@ -19,7 +19,7 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertRank, LINEAR_INDEX_WGSL, WG } from './common';
+import { assertRank, paramsWgsl, perElementOutput, perElementWgsl, storageWgsl } from './common';
 import { RED_WG, workgroupSumWgsl } from './reduce';
 
 export type ColorOp = 'none' | 'brightness' | 'contrast' | 'saturation' | 'hue' | 'grayscale';
@@ -96,29 +96,24 @@ fn hueShift(rgb: vec3f, delta: f32) -> array<vec4f, 3> {
   }
 }`;
 
-const PIXEL_WGSL = /* wgsl */ `
-struct P { npix: u32, hw: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-${LINEAR_INDEX_WGSL}
-${GRAY_WGSL}
+/** The per-pixel kernels' helpers (image n's op and factor from the table) and the pixel's first index. */
+const PIXEL_WGSL = /* wgsl */ `${GRAY_WGSL}
 fn opcode(n: u32) -> u32 { return u32(table[2u * n]); }
 fn factor(n: u32) -> f32 { return table[2u * n + 1u]; }
-fn inside(z: vec3f) -> vec3f { return select(vec3f(0.0), vec3f(1.0), (z >= vec3f(0.0)) & (z <= vec3f(1.0))); }`;
+fn inside(z: vec3f) -> vec3f { return select(vec3f(0.0), vec3f(1.0), (z >= vec3f(0.0)) & (z <= vec3f(1.0))); }
+/** Index of channel 0 of pixel i (one of N·H·W) in an [N,3,H,W] tensor. */
+fn pixelBase(i: u32) -> u32 { return (i / p.hw) * 3u * p.hw + i % p.hw; }
+${HUE_WGSL}`;
 
 /** One thread per pixel: y = op_n(x). */
-const FORWARD_WGSL = /* wgsl */ `
-${PIXEL_WGSL}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> table: array<f32>;
-@group(0) @binding(3) var<storage, read> means: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-${HUE_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.npix) { return; }
+const FORWARD_WGSL = perElementWgsl({
+  fields: 'hw: u32',
+  read: ['x', 'table', 'means'],
+  write: ['y'],
+  helpers: PIXEL_WGSL,
+  body: `
   let n = i / p.hw;
-  let base = n * 3u * p.hw + i % p.hw;
+  let base = pixelBase(i);
   let rgb = vec3f(x[base], x[base + p.hw], x[base + 2u * p.hw]);
   let f = factor(n);
   var o = rgb;
@@ -135,25 +130,18 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   }
   y[base] = o.x;
   y[base + p.hw] = o.y;
-  y[base + 2u * p.hw] = o.z;
-}`;
+  y[base + 2u * p.hw] = o.z;`,
+});
 
 /** One thread per pixel: gx = J_op(x)ᵀ·gy; contrast adds (1 − f)·gray weights·S/HW. */
-const BACKWARD_WGSL = /* wgsl */ `
-${PIXEL_WGSL}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gy: array<f32>;
-@group(0) @binding(3) var<storage, read> table: array<f32>;
-@group(0) @binding(4) var<storage, read> means: array<f32>;
-@group(0) @binding(5) var<storage, read> sums: array<f32>;
-@group(0) @binding(6) var<storage, read_write> gx: array<f32>;
-${HUE_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.npix) { return; }
+const BACKWARD_WGSL = perElementWgsl({
+  fields: 'hw: u32',
+  read: ['x', 'gy', 'table', 'means', 'sums'],
+  write: ['gx'],
+  helpers: PIXEL_WGSL,
+  body: `
   let n = i / p.hw;
-  let base = n * 3u * p.hw + i % p.hw;
+  let base = pixelBase(i);
   let rgb = vec3f(x[base], x[base + p.hw], x[base + 2u * p.hw]);
   let g = vec3f(gy[base], gy[base + p.hw], gy[base + 2u * p.hw]);
   let f = factor(n);
@@ -176,20 +164,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   }
   gx[base] = o.x;
   gx[base + p.hw] = o.y;
-  gx[base + 2u * p.hw] = o.z;
-}`;
+  gx[base + 2u * p.hw] = o.z;`,
+});
 
 /**
  * One workgroup per image n: means[n] = mean of gray over its pixels (torchvision's contrast mean) or,
  * with SUMS, sums[n] = Σ over pixels and channels of gy where f·x + (1 − f)·μ is inside [0, 1].
  */
 function perImageReduceWgsl(backward: boolean): string {
-  const bindings = backward
-    ? `@group(0) @binding(2) var<storage, read> gy: array<f32>;
-@group(0) @binding(3) var<storage, read> table: array<f32>;
-@group(0) @binding(4) var<storage, read> means: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;`
-    : `@group(0) @binding(2) var<storage, read_write> out: array<f32>;`;
+  const bindings = backward ? storageWgsl(['x', 'gy', 'table', 'means'], ['out']) : storageWgsl(['x'], ['out']);
   const term = backward
     ? `let f = table[2u * n + 1u];
       let z = f * rgb + (1.0 - f) * means[n];
@@ -197,9 +180,7 @@ function perImageReduceWgsl(backward: boolean): string {
       acc += dot(m, vec3f(gy[base], gy[base + p.hw], gy[base + 2u * p.hw]));`
     : `acc += dot(GRAY, rgb);`;
   return /* wgsl */ `
-struct P { hw: u32, scale: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+${paramsWgsl('hw: u32, scale: f32')}
 ${bindings}
 ${GRAY_WGSL}
 ${workgroupSumWgsl(['sdata'])}
@@ -268,15 +249,9 @@ export function colorAdjust(x: Tensor, ops: readonly ColorOp[], factors: ArrayLi
       workgroups: [n],
     });
   }
-  const out = e.empty(x.shape, op);
-  e.run({
-    name: op,
-    code: FORWARD_WGSL,
-    params: new Params().u32(npix).u32(hw),
-    read: [x, tableT, means],
-    write: [out],
-    workgroups: e.grid(npix, WG),
-  });
+  const read = [x, tableT, means];
+  const params = () => new Params().u32(npix).u32(hw);
+  const out = perElementOutput({ name: op, code: FORWARD_WGSL, params: params(), read, shape: x.shape, count: npix });
   record(op, [x], out, (gy) => {
     const sums = e.empty([n], `${op}-sums`);
     if (anyContrast) {
@@ -289,14 +264,13 @@ export function colorAdjust(x: Tensor, ops: readonly ColorOp[], factors: ArrayLi
         workgroups: [n],
       });
     }
-    const gx = e.empty(x.shape, `${op}-backward`);
-    e.run({
+    const gx = perElementOutput({
       name: `${op}-backward`,
       code: BACKWARD_WGSL,
-      params: new Params().u32(npix).u32(hw),
+      params: params(),
       read: [x, gy, tableT, means, sums],
-      write: [gx],
-      workgroups: e.grid(npix, WG),
+      shape: x.shape,
+      count: npix,
     });
     sums.release();
     return [gx];

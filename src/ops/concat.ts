@@ -1,47 +1,13 @@
-/** Channel concatenation of NCHW tensors (torch.cat(xs, dim=1)); the backward splits the gradient. */
+/**
+ * Channel concatenation of NCHW tensors (torch.cat(xs, dim=1)); the backward splits the gradient. The kernels are
+ * shape.ts's slice copies with the channel as the sliced dim (outer N, inner H·W).
+ */
 import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertRank, assertSameEngine, LINEAR_INDEX_WGSL, WG } from './common';
-
-/** One thread per element of input k: copies it into its channel slice [off, off + ck) of the output. */
-const CONCAT_WGSL = /* wgsl */ `
-struct P { n: u32, ck: u32, ctot: u32, off: u32, hw: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i < p.n) {
-    let s = i % p.hw;
-    let t = i / p.hw;
-    let c = t % p.ck;
-    let b = t / p.ck;
-    out[(b * p.ctot + p.off + c) * p.hw + s] = x[i];
-  }
-}`;
-
-/** One thread per element of gradient k: reads it from channel slice [off, off + ck) of the output gradient. */
-const SPLIT_WGSL = /* wgsl */ `
-struct P { n: u32, ck: u32, ctot: u32, off: u32, hw: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i < p.n) {
-    let s = i % p.hw;
-    let t = i / p.hw;
-    let c = t % p.ck;
-    let b = t / p.ck;
-    gx[i] = gy[(b * p.ctot + p.off + c) * p.hw + s];
-  }
-}`;
+import { assertRank, assertSameEngine, perElementOutput, WG } from './common';
+import { SLICE_GATHER_WGSL, SLICE_SCATTER_WGSL } from './shape';
 
 /** Concatenates NCHW tensors with equal N, H and W along the channel axis. */
 export function concatChannels(xs: Tensor[]): Tensor {
@@ -62,13 +28,14 @@ export function concatChannels(xs: Tensor[]): Tensor {
     offsets.push(acc);
     acc += x.shape[1];
   }
+  const sliceParams = (k: number) => new Params().u32(xs[k].size).u32(xs[k].shape[1]).u32(ctot).u32(offsets[k]).u32(hw);
   const e = xs[0].engine;
   const out = e.empty([n, ctot, h, w], op);
   xs.forEach((x, k) => {
     e.run({
       name: op,
-      code: CONCAT_WGSL,
-      params: new Params().u32(x.size).u32(x.shape[1]).u32(ctot).u32(offsets[k]).u32(hw),
+      code: SLICE_SCATTER_WGSL,
+      params: sliceParams(k),
       read: [x],
       write: [out],
       workgroups: e.grid(x.size, WG),
@@ -77,16 +44,8 @@ export function concatChannels(xs: Tensor[]): Tensor {
   return record(op, xs, out, (gy) =>
     xs.map((x, k) => {
       if (!x.requiresGrad) return null;
-      const gx = e.empty(x.shape, `${op}-backward`);
-      e.run({
-        name: `${op}-backward`,
-        code: SPLIT_WGSL,
-        params: new Params().u32(x.size).u32(x.shape[1]).u32(ctot).u32(offsets[k]).u32(hw),
-        read: [gy],
-        write: [gx],
-        workgroups: e.grid(x.size, WG),
-      });
-      return gx;
+      const name = `${op}-backward`;
+      return perElementOutput({ name, code: SLICE_GATHER_WGSL, params: sliceParams(k), read: [gy], shape: x.shape });
     }),
   );
 }

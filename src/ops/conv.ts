@@ -23,7 +23,7 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertSameEngine, LINEAR_INDEX_WGSL, WG } from './common';
+import { assertSameEngine, paramsWgsl, perElementWgsl, storageWgsl, WG } from './common';
 
 export type ConvPadding = 'reflect' | 'zeros' | 'none';
 
@@ -308,10 +308,7 @@ function forwardWgsl(t: Tile): string {
     }`,
     );
     return /* wgsl */ `${PARAMS_WGSL}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> wt: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+${storageWgsl(['x', 'wt', 'bias'], ['y'])}
 ${X_AT_WGSL}
 ${tileConstsWgsl(t)}
 var<workgroup> As: array<f32, ${t.bk * (t.bm + 1)}>;
@@ -412,9 +409,7 @@ function backwardInputWgsl(t: Tile): string {
     }
     const aSteps = ['aq = step3(aq, dk, p.k, p.k);'];
     return /* wgsl */ `${PARAMS_WGSL}
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read> wt: array<f32>;
-@group(0) @binding(3) var<storage, read_write> gx: array<f32>;
+${storageWgsl(['gy', 'wt'], ['gx'])}
 ${tileConstsWgsl(t)}
 const NONE = -1048576i;
 var<workgroup> As: array<f32, ${t.bk * (t.bm + 1)}>;
@@ -518,9 +513,7 @@ function backwardWeightWgsl(t: Tile): string {
     }`);
     }
     return /* wgsl */ `${PARAMS_WGSL}
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read_write> part: array<f32>;
+${storageWgsl(['gy', 'x'], ['part'])}
 ${X_AT_WGSL}
 ${tileConstsWgsl(t)}
 var<workgroup> As: array<f32, ${t.bk * (t.bm + 1)}>;
@@ -564,26 +557,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   });
 }
 
-const SPLITK_REDUCE_WGSL = /* wgsl */ `
-struct R { total: u32, parts: u32 }
-@group(0) @binding(0) var<uniform> p: R;
-@group(0) @binding(1) var<storage, read> part: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.total) { return; }
+/** out[i] = Σ_z part[z, i] over the split-K partials (p.n = the weight's size). */
+const SPLITK_REDUCE_WGSL = perElementWgsl({
+  fields: 'parts: u32',
+  read: ['part'],
+  write: ['out'],
+  body: `
   var s = 0.0;
-  for (var z = 0u; z < p.parts; z++) { s += part[z * p.total + i]; }
-  out[i] = s;
-}`;
+  for (var z = 0u; z < p.parts; z++) { s += part[z * p.n + i]; }
+  out[i] = s;`,
+});
 
-const BIAS_GRAD_WGSL = /* wgsl */ `
-struct B { n: u32, c: u32, hw: u32 }
-@group(0) @binding(0) var<uniform> p: B;
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> gb: array<f32>;
+const BIAS_GRAD_WGSL = /* wgsl */ `${paramsWgsl('n: u32, c: u32, hw: u32')}
+${storageWgsl(['gy'], ['gb'])}
 var<workgroup> red: array<f32, 256>;
 // One workgroup per channel: gb[c] = Σ_{n,pix} gy[n, c, pix].
 @compute @workgroup_size(256)

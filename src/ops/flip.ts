@@ -3,41 +3,33 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertRank, LINEAR_INDEX_WGSL, WG } from './common';
+import { assertRank, perElementOutput, perElementWgsl } from './common';
 
 /** One thread per output element: flips[n] ≠ 0 reads column W − 1 − j, otherwise column j. */
-const FLIP_WGSL = /* wgsl */ `
-struct P { n: u32, chw: u32, w: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> flips: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
+const FLIP_WGSL = perElementWgsl({
+  fields: 'chw: u32, w: u32',
+  read: ['x', 'flips'],
+  write: ['y'],
+  body: `
   let j = i % p.w;
   let src = select(i, i - j + (p.w - 1u - j), flips[i / p.chw] != 0.0);
-  y[i] = x[src];
-}`;
+  y[i] = x[src];`,
+});
 
 function flipRaw(x: Tensor, flags: Tensor, op: string): Tensor {
-  const e = x.engine;
   const [, c, h, w] = x.shape;
-  const out = e.empty(x.shape, op);
-  e.run({
+  const params = new Params()
+    .u32(x.size)
+    .u32(c * h * w)
+    .u32(w);
+  return perElementOutput({
     name: 'flipHorizontal',
     code: FLIP_WGSL,
-    params: new Params()
-      .u32(x.size)
-      .u32(c * h * w)
-      .u32(w),
+    params,
     read: [x, flags],
-    write: [out],
-    workgroups: e.grid(x.size, WG),
+    shape: x.shape,
+    label: op,
   });
-  return out;
 }
 
 /** Flips image n of x [N,C,H,W] left–right when which[n] (default: every image). Differentiable. */

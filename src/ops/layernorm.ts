@@ -12,8 +12,8 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertSameEngine } from './common';
-import { ROW_WG, rowSegmentLaunch, rowSegmentsWgsl, type SegmentReduction } from './rowSegments';
+import { assertSameEngine, paramsWgsl, storageWgsl } from './common';
+import { rowKernelWgsl, rowSegmentLaunch, type SegmentReduction } from './rowSegments';
 
 /** Columns per workgroup in the column reductions. */
 const COL_X = 64;
@@ -30,22 +30,13 @@ const ROW_SUMS: readonly SegmentReduction[] = [
 ];
 
 function forwardWgsl(lanes: number): string {
-  return /* wgsl */ `
-struct P { rows: u32, C: u32, eps: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gamma: array<f32>;
-@group(0) @binding(3) var<storage, read> beta: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-@group(0) @binding(5) var<storage, read_write> stats: array<vec2<f32>>;
-${rowSegmentsWgsl(lanes, ROW_SUMS)}
-@compute @workgroup_size(${ROW_WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) t: u32) {
-  let row = rowOf(wid, nwg, t);
-  let lane = t % LANES;
-  let live = row < p.rows;
-  let base = row * p.C;
+  return rowKernelWgsl({
+    lanes,
+    reductions: ROW_SUMS,
+    fields: 'eps: f32',
+    read: ['x', 'gamma', 'beta'],
+    write: ['y', 'stats: vec2<f32>'],
+    body: `
   let inv = 1.0 / f32(p.C);
   var s = 0.0;
   if (live) { for (var c = lane; c < p.C; c += LANES) { s += x[base + c]; } }
@@ -57,28 +48,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   for (var c = lane; c < p.C; c += LANES) {
     y[base + c] = (x[base + c] - mean) * rstd * gamma[c] + beta[c];
   }
-  if (lane == 0u) { stats[row] = vec2<f32>(mean, rstd); }
-}`;
+  if (lane == 0u) { stats[row] = vec2<f32>(mean, rstd); }`,
+  });
 }
 
 /** dx = rstd · (g − mean(g) − x̂·mean(g·x̂)), g = dy·γ. */
 function dxWgsl(lanes: number): string {
-  return /* wgsl */ `
-struct P { rows: u32, C: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gamma: array<f32>;
-@group(0) @binding(3) var<storage, read> stats: array<vec2<f32>>;
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
-${rowSegmentsWgsl(lanes, ROW_SUMS)}
-@compute @workgroup_size(${ROW_WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) t: u32) {
-  let row = rowOf(wid, nwg, t);
-  let lane = t % LANES;
-  let live = row < p.rows;
-  let base = row * p.C;
+  return rowKernelWgsl({
+    lanes,
+    reductions: ROW_SUMS,
+    read: ['x', 'gamma', 'stats: vec2<f32>', 'dy'],
+    write: ['dx'],
+    body: `
   var st = vec2<f32>(0.0);
   var acc = vec2<f32>(0.0);
   if (live) {
@@ -95,67 +76,65 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let xh = (x[base + c] - st.x) * st.y;
     let g = dy[base + c] * gamma[c];
     dx[base + c] = st.y * (g - m.x - xh * m.y);
+  }`,
+  });
+}
+
+/**
+ * WGSL of a chunked column reduction over a [rows, C] matrix: workgroup (x, chunk) sums `term(r, c)` (of type T)
+ * over the chunk's rows for COL_X columns, COL_Y row lanes each, into `s`, which `store` writes (at column c of
+ * chunk wid.y).
+ */
+function columnChunkSumWgsl(k: {
+  type: 'f32' | 'vec2<f32>';
+  read: string[];
+  write: string[];
+  term: string;
+  store: string;
+}): string {
+  return /* wgsl */ `${paramsWgsl('rows: u32, C: u32, rowsPerChunk: u32')}
+${storageWgsl(k.read, k.write)}
+var<workgroup> red: array<${k.type}, ${COL_X * COL_Y}>;
+@compute @workgroup_size(${COL_X}, ${COL_Y})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let c = wid.x * ${COL_X}u + lid.x;
+  let r0 = wid.y * p.rowsPerChunk;
+  let r1 = min(p.rows, r0 + p.rowsPerChunk);
+  var acc = ${k.type}(0.0);
+  if (c < p.C) {
+    for (var r = r0 + lid.y; r < r1; r += ${COL_Y}u) { ${k.term} }
+  }
+  red[lid.y * ${COL_X}u + lid.x] = acc;
+  workgroupBarrier();
+  if (lid.y == 0u && c < p.C) {
+    var s = red[lid.x];
+    for (var k = 1u; k < ${COL_Y}u; k++) { s += red[k * ${COL_X}u + lid.x]; }
+    ${k.store}
   }
 }`;
 }
 
 /** Stage 1 of dγ/dβ: partial sums of dy·x̂ and dy over one chunk of rows, per column. */
-const LN_DGB_WGSL = /* wgsl */ `
-struct P { rows: u32, C: u32, rowsPerChunk: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> stats: array<vec2<f32>>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
-@group(0) @binding(4) var<storage, read_write> pg: array<f32>;
-@group(0) @binding(5) var<storage, read_write> pb: array<f32>;
-var<workgroup> red: array<vec2<f32>, ${COL_X * COL_Y}>;
-@compute @workgroup_size(${COL_X}, ${COL_Y})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let c = wid.x * ${COL_X}u + lid.x;
-  let r0 = wid.y * p.rowsPerChunk;
-  let r1 = min(p.rows, r0 + p.rowsPerChunk);
-  var acc = vec2<f32>(0.0);
-  if (c < p.C) {
-    for (var r = r0 + lid.y; r < r1; r += ${COL_Y}u) {
+const LN_DGB_WGSL = columnChunkSumWgsl({
+  type: 'vec2<f32>',
+  read: ['x', 'stats: vec2<f32>', 'dy'],
+  write: ['pg', 'pb'],
+  term: `
       let st = stats[r];
       let g = dy[r * p.C + c];
-      acc += vec2<f32>(g * (x[r * p.C + c] - st.x) * st.y, g);
-    }
-  }
-  red[lid.y * ${COL_X}u + lid.x] = acc;
-  workgroupBarrier();
-  if (lid.y == 0u && c < p.C) {
-    var s = red[lid.x];
-    for (var k = 1u; k < ${COL_Y}u; k++) { s += red[k * ${COL_X}u + lid.x]; }
-    pg[wid.y * p.C + c] = s.x;
-    pb[wid.y * p.C + c] = s.y;
-  }
-}`;
+      acc += vec2<f32>(g * (x[r * p.C + c] - st.x) * st.y, g);`,
+  store: `pg[wid.y * p.C + c] = s.x;
+    pb[wid.y * p.C + c] = s.y;`,
+});
 
 /** Column sums of a [rows, C] matrix over one chunk of rows: out[chunk, c]. */
-const COLSUM_WGSL = /* wgsl */ `
-struct P { rows: u32, C: u32, rowsPerChunk: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-var<workgroup> red: array<f32, ${COL_X * COL_Y}>;
-@compute @workgroup_size(${COL_X}, ${COL_Y})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let c = wid.x * ${COL_X}u + lid.x;
-  let r0 = wid.y * p.rowsPerChunk;
-  let r1 = min(p.rows, r0 + p.rowsPerChunk);
-  var acc = 0.0;
-  if (c < p.C) {
-    for (var r = r0 + lid.y; r < r1; r += ${COL_Y}u) { acc += x[r * p.C + c]; }
-  }
-  red[lid.y * ${COL_X}u + lid.x] = acc;
-  workgroupBarrier();
-  if (lid.y == 0u && c < p.C) {
-    var s = red[lid.x];
-    for (var k = 1u; k < ${COL_Y}u; k++) { s += red[k * ${COL_X}u + lid.x]; }
-    out[wid.y * p.C + c] = s;
-  }
-}`;
+const COLSUM_WGSL = columnChunkSumWgsl({
+  type: 'f32',
+  read: ['x'],
+  write: ['out'],
+  term: 'acc += x[r * p.C + c];',
+  store: 'out[wid.y * p.C + c] = s;',
+});
 
 function chunking(rows: number, minRowsPerChunk: number): { chunks: number; rowsPerChunk: number } {
   const chunks = Math.max(1, Math.min(MAX_CHUNKS, Math.ceil(rows / minRowsPerChunk)));

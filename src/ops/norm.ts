@@ -9,7 +9,7 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertRank, assertSameEngine, LINEAR_INDEX_WGSL, WG } from './common';
+import { assertRank, assertSameEngine, paramsWgsl, perElementOutput, perElementWgsl, storageWgsl } from './common';
 import { LANES, RED_WG, workgroupSumWgsl } from './reduce';
 
 /**
@@ -59,11 +59,8 @@ fn welfordTree(t: u32) {
 }`;
 
 /** Stage 1 of the statistics: workgroup (g, c) reduces hw range [g·chunk, (g+1)·chunk) of channel c over all images. */
-const STATS1_WGSL = /* wgsl */ `
-struct P { n: u32, c: u32, hw: u32, chunk: u32, groups: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> partial: array<f32>;
+const STATS1_WGSL = /* wgsl */ `${paramsWgsl('n: u32, c: u32, hw: u32, chunk: u32, groups: u32')}
+${storageWgsl(['x'], ['partial'])}
 ${WELFORD_TREE_WGSL}
 @compute @workgroup_size(${RED_WG})
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
@@ -104,11 +101,8 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 }`;
 
 /** Stage 2: workgroup c merges the chunk triples; stats[c] = mean, stats[C + c] = 1/sqrt(var + eps). */
-const STATS2_WGSL = /* wgsl */ `
-struct P { c: u32, groups: u32, eps: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> partial: array<f32>;
-@group(0) @binding(2) var<storage, read_write> stats: array<f32>;
+const STATS2_WGSL = /* wgsl */ `${paramsWgsl('c: u32, groups: u32, eps: f32')}
+${storageWgsl(['partial'], ['stats'])}
 ${WELFORD_TREE_WGSL}
 @compute @workgroup_size(${RED_WG})
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
@@ -128,32 +122,18 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   }
 }`;
 
-const APPLY_WGSL = /* wgsl */ `
-struct P { n: u32, c: u32, hw: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read> gamma: array<f32>;
-@group(0) @binding(4) var<storage, read> beta: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i < p.n) {
-    let ch = (i / p.hw) % p.c;
-    y[i] = (x[i] - stats[ch]) * stats[p.c + ch] * gamma[ch] + beta[ch];
-  }
-}`;
+const APPLY_WGSL = perElementWgsl({
+  fields: 'c: u32, hw: u32',
+  read: ['x', 'stats', 'gamma', 'beta'],
+  write: ['y'],
+  body: `
+  let ch = (i / p.hw) % p.c;
+  y[i] = (x[i] - stats[ch]) * stats[p.c + ch] * gamma[ch] + beta[ch];`,
+});
 
 /** Backward stage 1: workgroup (g, c) sums gy and gy·(x − mean) over its chunk of channel c. */
-const GRAD1_WGSL = /* wgsl */ `
-struct P { n: u32, c: u32, hw: u32, chunk: u32, groups: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gy: array<f32>;
-@group(0) @binding(3) var<storage, read> stats: array<f32>;
-@group(0) @binding(4) var<storage, read_write> partial: array<f32>;
+const GRAD1_WGSL = /* wgsl */ `${paramsWgsl('n: u32, c: u32, hw: u32, chunk: u32, groups: u32')}
+${storageWgsl(['x', 'gy', 'stats'], ['partial'])}
 ${workgroupSumWgsl(['sdata', 'sdata2'])}
 @compute @workgroup_size(${RED_WG})
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
@@ -184,13 +164,8 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 }`;
 
 /** Backward stage 2: workgroup c writes dbeta[c] = Σ gy and dgamma[c] = invstd · Σ gy·(x − mean). */
-const GRAD2_WGSL = /* wgsl */ `
-struct P { c: u32, groups: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> partial: array<f32>;
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dgamma: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dbeta: array<f32>;
+const GRAD2_WGSL = /* wgsl */ `${paramsWgsl('c: u32, groups: u32')}
+${storageWgsl(['partial', 'stats'], ['dgamma', 'dbeta'])}
 ${workgroupSumWgsl(['sdata', 'sdata2'])}
 @compute @workgroup_size(${RED_WG})
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
@@ -213,27 +188,16 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 }`;
 
 /** dx = γ·invstd·(gy − dβ/M − x̂·dγ/M), x̂ = (x − mean)·invstd, M = N·H·W. */
-const GRADX_WGSL = /* wgsl */ `
-struct P { n: u32, c: u32, hw: u32, invm: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gy: array<f32>;
-@group(0) @binding(3) var<storage, read> stats: array<f32>;
-@group(0) @binding(4) var<storage, read> gamma: array<f32>;
-@group(0) @binding(5) var<storage, read> dgamma: array<f32>;
-@group(0) @binding(6) var<storage, read> dbeta: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i < p.n) {
-    let ch = (i / p.hw) % p.c;
-    let inv = stats[p.c + ch];
-    let xhat = (x[i] - stats[ch]) * inv;
-    dx[i] = gamma[ch] * inv * (gy[i] - (dbeta[ch] + xhat * dgamma[ch]) * p.invm);
-  }
-}`;
+const GRADX_WGSL = perElementWgsl({
+  fields: 'c: u32, hw: u32, invm: f32',
+  read: ['x', 'gy', 'stats', 'gamma', 'dgamma', 'dbeta'],
+  write: ['dx'],
+  body: `
+  let ch = (i / p.hw) % p.c;
+  let inv = stats[p.c + ch];
+  let xhat = (x[i] - stats[ch]) * inv;
+  dx[i] = gamma[ch] * inv * (gy[i] - (dbeta[ch] + xhat * dgamma[ch]) * p.invm);`,
+});
 
 /**
  * Per-channel batch statistics of x [N,C,H,W] as a [2, C] tensor: row 0 the means, row 1 the inverse
@@ -294,15 +258,8 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   if (!(eps >= 0) || !Number.isFinite(eps)) throw new EngineError(op, `eps must be a finite number ≥ 0, got ${eps}`);
   const e = x.engine;
   const stats = batchStats(x, eps);
-  const out = e.empty(x.shape, op);
-  e.run({
-    name: op,
-    code: APPLY_WGSL,
-    params: new Params().u32(x.size).u32(c).u32(hw),
-    read: [x, stats, gamma, beta],
-    write: [out],
-    workgroups: e.grid(x.size, WG),
-  });
+  const params = new Params().u32(x.size).u32(c).u32(hw);
+  const out = perElementOutput({ name: op, code: APPLY_WGSL, params, read: [x, stats, gamma, beta], shape: x.shape });
   record(op, [x, gamma, beta], out, (gy) => {
     const { groups, chunk } = bnChunks(hw);
     const partial = e.empty([c, groups, 2], `${op}-backward-partial`);
@@ -327,9 +284,9 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
     partial.release();
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
-      dx = e.empty(x.shape, `${op}-backward`);
-      e.run({
+      dx = perElementOutput({
         name: `${op}-gradx`,
+        label: `${op}-backward`,
         code: GRADX_WGSL,
         params: new Params()
           .u32(x.size)
@@ -337,8 +294,7 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
           .u32(hw)
           .f32(1 / m),
         read: [x, gy, stats, gamma, dgamma, dbeta],
-        write: [dx],
-        workgroups: e.grid(x.size, WG),
+        shape: x.shape,
       });
     }
     stats.release();

@@ -3,7 +3,7 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertRank, LINEAR_INDEX_WGSL, WG } from './common';
+import { assertRank, perElementOutput, perElementWgsl } from './common';
 
 /** CLIP's normalization mean (spec §A.6.2). */
 export const CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
@@ -11,24 +11,17 @@ export const CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.45782
 export const CLIP_STD: readonly [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
 /** out = a_c·x + b_c with per-channel a, b (at most 4 channels). */
-const CHANNEL_AFFINE_WGSL = /* wgsl */ `
-struct P { n: u32, c: u32, hw: u32, a: vec4f, b: vec4f }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
+const CHANNEL_AFFINE_WGSL = perElementWgsl({
+  fields: 'c: u32, hw: u32, a: vec4f, b: vec4f',
+  read: ['x'],
+  write: ['y'],
+  body: `
   let ch = (i / p.hw) % p.c;
-  y[i] = p.a[ch] * x[i] + p.b[ch];
-}`;
+  y[i] = p.a[ch] * x[i] + p.b[ch];`,
+});
 
 function channelAffine(x: Tensor, a: readonly number[], b: readonly number[], op: string): Tensor {
-  const e = x.engine;
   const [, c, h, w] = x.shape;
-  const out = e.empty(x.shape, op);
   // The uniform struct aligns the vec4 fields to 16 bytes: one pad word after (n, c, hw).
   const params = new Params()
     .u32(x.size)
@@ -37,15 +30,14 @@ function channelAffine(x: Tensor, a: readonly number[], b: readonly number[], op
     .u32(0);
   for (let k = 0; k < 4; k++) params.f32(a[k] ?? 0);
   for (let k = 0; k < 4; k++) params.f32(b[k] ?? 0);
-  e.run({
+  return perElementOutput({
     name: 'channelAffine',
     code: CHANNEL_AFFINE_WGSL,
     params,
     read: [x],
-    write: [out],
-    workgroups: e.grid(x.size, WG),
+    shape: x.shape,
+    label: op,
   });
-  return out;
 }
 
 /**

@@ -9,59 +9,48 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertRank, LINEAR_INDEX_WGSL, WG } from './common';
+import { assertRank, perElementOutput, perElementWgsl, UNRAVEL_WGSL } from './common';
 
-/** One invocation per output element: gathers x[b, ch, r·p + kh, c·p + kw]. */
-const PATCHIFY_WGSL = /* wgsl */ `
-struct P { n: u32, c: u32, h: u32, w: u32, p: u32, wp: u32, tokens: u32 }
-@group(0) @binding(0) var<uniform> prm: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= prm.n) { return; }
-  let pp = prm.p * prm.p;
-  let k = prm.c * pp;
-  let j = i % k;
-  let t = (i / k) % prm.tokens;
-  let b = i / (k * prm.tokens);
-  let ch = j / pp;
-  let kh = (j / prm.p) % prm.p;
-  let kw = j % prm.p;
-  let y = (t / prm.wp) * prm.p + kh;
-  let xx = (t % prm.wp) * prm.p + kw;
-  out[i] = x[((b * prm.c + ch) * prm.h + y) * prm.w + xx];
-}`;
+/** One invocation per output element: gathers x[b, ch, r·p + kh, c·p + kw] (p = ps; `patch` is reserved in WGSL). */
+const PATCHIFY_WGSL = perElementWgsl({
+  fields: 'c: u32, h: u32, w: u32, ps: u32, wp: u32, tokens: u32',
+  read: ['x'],
+  write: ['out'],
+  helpers: UNRAVEL_WGSL,
+  body: `
+  let bt = unravel3(i, p.tokens, p.c * p.ps * p.ps);
+  let b = bt.x;
+  let t = bt.y;
+  let ck = unravel3(bt.z, p.ps, p.ps);
+  let y = (t / p.wp) * p.ps + ck.y;
+  let xx = (t % p.wp) * p.ps + ck.z;
+  out[i] = x[((b * p.c + ck.x) * p.h + y) * p.w + xx];`,
+});
 
 /** One invocation per input pixel: reads its patch slot from the token gradient, zero for dropped pixels. */
-const PATCHIFY_BACKWARD_WGSL = /* wgsl */ `
-struct P { n: u32, c: u32, h: u32, w: u32, p: u32, wp: u32, tokens: u32, hp: u32 }
-@group(0) @binding(0) var<uniform> prm: P;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= prm.n) { return; }
-  let xx = i % prm.w;
-  let y = (i / prm.w) % prm.h;
-  let ch = (i / (prm.w * prm.h)) % prm.c;
-  let b = i / (prm.w * prm.h * prm.c);
-  let r = y / prm.p;
-  let c = xx / prm.p;
-  if (r >= prm.hp || c >= prm.wp) {
+const PATCHIFY_BACKWARD_WGSL = perElementWgsl({
+  fields: 'c: u32, h: u32, w: u32, ps: u32, wp: u32, tokens: u32, hp: u32',
+  read: ['g'],
+  write: ['out'],
+  helpers: UNRAVEL_WGSL,
+  body: `
+  let at = unravel4(i, p.c, p.h, p.w);
+  let b = at.x;
+  let ch = at.y;
+  let y = at.z;
+  let xx = at.w;
+  let r = y / p.ps;
+  let c = xx / p.ps;
+  if (r >= p.hp || c >= p.wp) {
     out[i] = 0.0;
     return;
   }
-  let pp = prm.p * prm.p;
-  let k = prm.c * pp;
-  let t = r * prm.wp + c;
-  let j = ch * pp + (y % prm.p) * prm.p + (xx % prm.p);
-  out[i] = g[(b * prm.tokens + t) * k + j];
-}`;
+  let pp = p.ps * p.ps;
+  let k = p.c * pp;
+  let t = r * p.wp + c;
+  let j = ch * pp + (y % p.ps) * p.ps + (xx % p.ps);
+  out[i] = g[(b * p.tokens + t) * k + j];`,
+});
 
 /**
  * Splits x [B,C,H,W] (C = 3 for CLIP) into non-overlapping patch × patch tokens: [B, hp·wp, C·patch·patch].
@@ -81,26 +70,27 @@ export function patchify(x: Tensor, patch: number): Tensor {
   const wp = Math.floor(w / patch);
   const tokens = hp * wp;
   const k = c * patch * patch;
-  const e = x.engine;
-  const out = e.empty([b, tokens, k], op);
-  e.run({
+  const out = perElementOutput({
     name: op,
     code: PATCHIFY_WGSL,
-    params: new Params().u32(out.size).u32(c).u32(h).u32(w).u32(patch).u32(wp).u32(tokens),
+    params: new Params()
+      .u32(b * tokens * k)
+      .u32(c)
+      .u32(h)
+      .u32(w)
+      .u32(patch)
+      .u32(wp)
+      .u32(tokens),
     read: [x],
-    write: [out],
-    workgroups: e.grid(out.size, WG),
+    shape: [b, tokens, k],
   });
-  return record(op, [x], out, (gy) => {
-    const gx = e.empty(x.shape, `${op}-backward`);
-    e.run({
+  return record(op, [x], out, (gy) => [
+    perElementOutput({
       name: `${op}-backward`,
       code: PATCHIFY_BACKWARD_WGSL,
       params: new Params().u32(x.size).u32(c).u32(h).u32(w).u32(patch).u32(wp).u32(tokens).u32(hp),
       read: [gy],
-      write: [gx],
-      workgroups: e.grid(x.size, WG),
-    });
-    return [gx];
-  });
+      shape: x.shape,
+    }),
+  ]);
 }

@@ -8,7 +8,7 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { LINEAR_INDEX_WGSL, WG } from './common';
+import { elementCount, paramsWgsl, perElementOutput, perElementWgsl, storageWgsl } from './common';
 
 /** Workgroup size of the reduction kernels (a multiple of LANES). */
 export const RED_WG = 256;
@@ -60,14 +60,8 @@ const TREE_SUM_WGSL = workgroupSumWgsl(['sdata']);
 const BINDING_NAMES = ['a', 'b', 'c', 'd'];
 
 function stage1Wgsl(inputs: number, expr: string): string {
-  const reads = BINDING_NAMES.slice(0, inputs)
-    .map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> ${n}: array<f32>;`)
-    .join('\n');
-  return /* wgsl */ `
-struct P { n: u32, groups: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-${reads}
-@group(0) @binding(${inputs + 1}) var<storage, read_write> partial: array<f32>;
+  return /* wgsl */ `${paramsWgsl('n: u32, groups: u32')}
+${storageWgsl(BINDING_NAMES.slice(0, inputs), ['partial'])}
 ${TREE_SUM_WGSL}
 @compute @workgroup_size(${RED_WG})
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
@@ -81,11 +75,8 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 }`;
 }
 
-const STAGE2_WGSL = /* wgsl */ `
-struct P { groups: u32, scale: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> partial: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+const STAGE2_WGSL = /* wgsl */ `${paramsWgsl('groups: u32, scale: f32')}
+${storageWgsl(['partial'], ['out'])}
 ${TREE_SUM_WGSL}
 @compute @workgroup_size(${RED_WG})
 fn main(@builtin(local_invocation_id) lid: vec3u) {
@@ -97,17 +88,12 @@ fn main(@builtin(local_invocation_id) lid: vec3u) {
   if (t == 0u) { out[0] = sdata[0] * p.scale; }
 }`;
 
-const BROADCAST_WGSL = /* wgsl */ `
-struct P { n: u32, scale: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i < p.n) { out[i] = g[0] * p.scale; }
-}`;
+const BROADCAST_WGSL = perElementWgsl({
+  fields: 'scale: f32',
+  read: ['g'],
+  write: ['out'],
+  body: 'out[i] = g[0] * p.scale;',
+});
 
 /** Stage-1 workgroup count for n elements. */
 export function reduceGroups(n: number): number {
@@ -149,17 +135,8 @@ export function reduceToScalar(op: string, reads: Tensor[], n: number, expr: str
 /** out[i] = g[0] · scale for every element of `shape` (the backward of a full reduction). */
 export function broadcastScalar(g: Tensor, shape: readonly number[], scale: number, op = 'broadcast'): Tensor {
   if (g.size !== 1) throw new EngineError(op, `expected a one-element gradient, got ${shapeStr(g.shape)}`);
-  const e = g.engine;
-  const out = e.empty(shape, op);
-  e.run({
-    name: op,
-    code: BROADCAST_WGSL,
-    params: new Params().u32(out.size).f32(scale),
-    read: [g],
-    write: [out],
-    workgroups: e.grid(out.size, WG),
-  });
-  return out;
+  const params = new Params().u32(elementCount(shape)).f32(scale);
+  return perElementOutput({ name: op, code: BROADCAST_WGSL, params, read: [g], shape });
 }
 
 /** Sum of all elements, shape [1]. */

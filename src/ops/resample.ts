@@ -6,44 +6,27 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertRank, LINEAR_INDEX_WGSL, WG } from './common';
+import { assertRank, perElementOutput, perElementWgsl, UNRAVEL_WGSL } from './common';
+import { BILINEAR_SAMPLE_WGSL, BILINEAR_TAP_WGSL } from './resize';
 
-/**
- * Source taps of full-resolution output coordinate o along an axis of n input samples (PyTorch's
- * area_pixel_compute_source_index with scale 1/2, then the neighbour clamp of upsample_bilinear2d).
- */
-const TAP_WGSL = /* wgsl */ `
-struct Tap { i0: u32, i1: u32, l: f32 }
-fn tap(o: u32, n: u32) -> Tap {
-  let s = max((f32(o) + 0.5) * 0.5 - 0.5, 0.0);
-  let i0 = min(u32(s), n - 1u);
-  let i1 = min(i0 + 1u, n - 1u);
-  return Tap(i0, i1, s - f32(i0));
-}`;
+// Both kernels take the taps of full-resolution coordinate o from resize.ts's bilinear rule (PyTorch's
+// area_pixel_compute_source_index, then the neighbour clamp of upsample_bilinear2d) at scale 1/2.
+const FIELDS = 'h: u32, w: u32, oh: u32, ow: u32, offy: u32, offx: u32';
 
-const UPSAMPLE_WGSL = /* wgsl */ `
-struct P { n: u32, h: u32, w: u32, oh: u32, ow: u32, offy: u32, offx: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${LINEAR_INDEX_WGSL}
-${TAP_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
-  let ox = i % p.ow;
-  let t = i / p.ow;
-  let oy = t % p.oh;
-  let plane = t / p.oh;
-  let ty = tap(oy + p.offy, p.h);
-  let tx = tap(ox + p.offx, p.w);
+const UPSAMPLE_WGSL = perElementWgsl({
+  fields: FIELDS,
+  read: ['x'],
+  write: ['y'],
+  helpers: UNRAVEL_WGSL + BILINEAR_TAP_WGSL + BILINEAR_SAMPLE_WGSL,
+  body: `
+  let at = unravel3(i, p.oh, p.ow);
+  let plane = at.x;
+  let ty = tap(at.y + p.offy, 0.5, p.h);
+  let tx = tap(at.z + p.offx, 0.5, p.w);
   let r0 = plane * p.h * p.w + ty.i0 * p.w;
   let r1 = plane * p.h * p.w + ty.i1 * p.w;
-  let top = (1.0 - tx.l) * x[r0 + tx.i0] + tx.l * x[r0 + tx.i1];
-  let bottom = (1.0 - tx.l) * x[r1 + tx.i0] + tx.l * x[r1 + tx.i1];
-  y[i] = (1.0 - ty.l) * top + ty.l * bottom;
-}`;
+  y[i] = bilinear(r0, r1, tx, ty);`,
+});
 
 /**
  * Gather backward: one thread per input pixel (r, c) sums weight · gy over the output pixels that read it.
@@ -51,26 +34,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
  * the sum of the tap weights that land on r (both taps when clamped at the border). Rows and columns
  * outside the crop window contribute nothing.
  */
-const UPSAMPLE_BACKWARD_WGSL = /* wgsl */ `
-struct P { n: u32, h: u32, w: u32, oh: u32, ow: u32, offy: u32, offx: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
-${LINEAR_INDEX_WGSL}
-${TAP_WGSL}
-/** Weight with which full-resolution coordinate o (along an axis of n samples) reads sample k. */
-fn weight(o: u32, n: u32, k: u32) -> f32 {
-  let tp = tap(o, n);
-  return select(0.0, 1.0 - tp.l, tp.i0 == k) + select(0.0, tp.l, tp.i1 == k);
-}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
-  let c = i % p.w;
-  let t = i / p.w;
-  let r = t % p.h;
-  let plane = t / p.h;
+const UPSAMPLE_BACKWARD_WGSL = perElementWgsl({
+  fields: FIELDS,
+  read: ['gy'],
+  write: ['gx'],
+  helpers: UNRAVEL_WGSL + BILINEAR_TAP_WGSL,
+  body: `
+  let at = unravel3(i, p.h, p.w);
+  let plane = at.x;
+  let r = at.y;
+  let c = at.z;
   var wx: array<f32, 4>;
   var cx: array<u32, 4>;
   for (var b = 0u; b < 4u; b++) {
@@ -79,7 +52,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let fx = i32(2u * c + b) - 1;
     let ox = fx - i32(p.offx);
     if (fx >= 0 && ox >= 0 && ox < i32(p.ow)) {
-      wx[b] = weight(u32(fx), p.w, c);
+      wx[b] = tapWeight(u32(fx), 0.5, p.w, c);
       cx[b] = u32(ox);
     }
   }
@@ -88,7 +61,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let fy = i32(2u * r + a) - 1;
     let oy = fy - i32(p.offy);
     if (fy < 0 || oy < 0 || oy >= i32(p.oh)) { continue; }
-    let wy = weight(u32(fy), p.h, r);
+    let wy = tapWeight(u32(fy), 0.5, p.h, r);
     if (wy == 0.0) { continue; }
     let row = (plane * p.oh + u32(oy)) * p.ow;
     var s = 0.0;
@@ -97,8 +70,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     }
     acc += wy * s;
   }
-  gx[i] = acc;
-}`;
+  gx[i] = acc;`,
+});
 
 /**
  * nn.Upsample(scale_factor=2, mode='bilinear', align_corners=False) of x [N,C,H,W], centre-cropped to
@@ -121,26 +94,16 @@ export function upsample2x(x: Tensor, outHeight?: number, outWidth?: number): Te
   }
   const offy = Math.floor((2 * h - oh) / 2);
   const offx = Math.floor((2 * w - ow) / 2);
-  const e = x.engine;
-  const out = e.empty([n, c, oh, ow], op);
-  e.run({
-    name: op,
-    code: UPSAMPLE_WGSL,
-    params: new Params().u32(out.size).u32(h).u32(w).u32(oh).u32(ow).u32(offy).u32(offx),
-    read: [x],
-    write: [out],
-    workgroups: e.grid(out.size, WG),
-  });
-  return record(op, [x], out, (gy) => {
-    const gx = e.empty(x.shape, `${op}-backward`);
-    e.run({
+  const params = (count: number) => new Params().u32(count).u32(h).u32(w).u32(oh).u32(ow).u32(offy).u32(offx);
+  const shape = [n, c, oh, ow];
+  const out = perElementOutput({ name: op, code: UPSAMPLE_WGSL, params: params(n * c * oh * ow), read: [x], shape });
+  return record(op, [x], out, (gy) => [
+    perElementOutput({
       name: `${op}-backward`,
       code: UPSAMPLE_BACKWARD_WGSL,
-      params: new Params().u32(x.size).u32(h).u32(w).u32(oh).u32(ow).u32(offy).u32(offx),
+      params: params(x.size),
       read: [gy],
-      write: [gx],
-      workgroups: e.grid(x.size, WG),
-    });
-    return [gx];
-  });
+      shape: x.shape,
+    }),
+  ]);
 }

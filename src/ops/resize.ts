@@ -19,7 +19,7 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertRank, LINEAR_INDEX_WGSL, WG } from './common';
+import { assertRank, perElementOutput, perElementWgsl, UNRAVEL_WGSL } from './common';
 import { sliceLastDims } from './shape';
 
 /** A crop of input image `src` (default 0): rows [top, top + height), columns [left, left + width). */
@@ -34,7 +34,11 @@ export interface CropBox {
 /** Floats per box in the box table: src, top, left, height, width, scaleY, scaleX, (pad). */
 const BOX_STRIDE = 8;
 
-const TAP_WGSL = /* wgsl */ `
+/**
+ * WGSL: the taps of output o along an axis of `len` input samples at scale in/out (the module comment's rule, also
+ * upsample2x's with scale 1/2), and the weight with which o reads sample k.
+ */
+export const BILINEAR_TAP_WGSL = /* wgsl */ `
 struct Tap { i0: u32, i1: u32, l: f32 }
 fn tap(o: u32, scale: f32, len: u32) -> Tap {
   let s = max(scale * (f32(o) + 0.5) - 0.5, 0.0);
@@ -46,7 +50,18 @@ fn tap(o: u32, scale: f32, len: u32) -> Tap {
 fn tapWeight(o: u32, scale: f32, len: u32, k: u32) -> f32 {
   let t = tap(o, scale, len);
   return select(0.0, 1.0 - t.l, t.i0 == k) + select(0.0, t.l, t.i1 == k);
-}
+}`;
+
+/** WGSL: the bilinear blend of the input `x` between rows r0, r1 (offsets of their first tap column). */
+export const BILINEAR_SAMPLE_WGSL = /* wgsl */ `
+fn bilinear(r0: u32, r1: u32, tx: Tap, ty: Tap) -> f32 {
+  let top = (1.0 - tx.l) * x[r0 + tx.i0] + tx.l * x[r0 + tx.i1];
+  let bottom = (1.0 - tx.l) * x[r1 + tx.i0] + tx.l * x[r1 + tx.i1];
+  return (1.0 - ty.l) * top + ty.l * bottom;
+}`;
+
+/** WGSL: box b of the box table. */
+const BOX_WGSL = /* wgsl */ `
 struct Box { src: u32, top: u32, left: u32, h: u32, w: u32, sy: f32, sx: f32 }
 fn box(b: u32) -> Box {
   let o = b * ${BOX_STRIDE}u;
@@ -55,63 +70,43 @@ fn box(b: u32) -> Box {
 }`;
 
 /** One thread per output element (b, c, oy, ox). */
-const FORWARD_WGSL = /* wgsl */ `
-struct P { n: u32, c: u32, h: u32, w: u32, oh: u32, ow: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> boxes: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-${LINEAR_INDEX_WGSL}
-${TAP_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
-  let ox = i % p.ow;
-  var t = i / p.ow;
-  let oy = t % p.oh;
-  t = t / p.oh;
-  let ch = t % p.c;
-  let b = t / p.c;
-  let bx = box(b);
-  let ty = tap(oy, bx.sy, bx.h);
-  let tx = tap(ox, bx.sx, bx.w);
-  let plane = (bx.src * p.c + ch) * p.h * p.w;
+const FORWARD_WGSL = perElementWgsl({
+  fields: 'c: u32, h: u32, w: u32, oh: u32, ow: u32',
+  read: ['x', 'boxes'],
+  write: ['y'],
+  helpers: UNRAVEL_WGSL + BILINEAR_TAP_WGSL + BILINEAR_SAMPLE_WGSL + BOX_WGSL,
+  body: `
+  let at = unravel4(i, p.c, p.oh, p.ow);
+  let bx = box(at.x);
+  let ty = tap(at.z, bx.sy, bx.h);
+  let tx = tap(at.w, bx.sx, bx.w);
+  let plane = (bx.src * p.c + at.y) * p.h * p.w;
   let r0 = plane + (bx.top + ty.i0) * p.w + bx.left;
   let r1 = plane + (bx.top + ty.i1) * p.w + bx.left;
-  let top = (1.0 - tx.l) * x[r0 + tx.i0] + tx.l * x[r0 + tx.i1];
-  let bottom = (1.0 - tx.l) * x[r1 + tx.i0] + tx.l * x[r1 + tx.i1];
-  y[i] = (1.0 - ty.l) * top + ty.l * bottom;
-}`;
+  y[i] = bilinear(r0, r1, tx, ty);`,
+});
 
 /**
  * One thread per input element (s, c, r, q): sums, over the boxes cut from image s that contain (r, q),
  * weight · gy over the outputs whose taps reach it.
  */
-const BACKWARD_WGSL = /* wgsl */ `
-struct P { n: u32, c: u32, h: u32, w: u32, oh: u32, ow: u32, nbox: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read> boxes: array<f32>;
-@group(0) @binding(3) var<storage, read_write> gx: array<f32>;
-${LINEAR_INDEX_WGSL}
-${TAP_WGSL}
+const BACKWARD_WGSL = perElementWgsl({
+  fields: 'c: u32, h: u32, w: u32, oh: u32, ow: u32, nbox: u32',
+  read: ['gy', 'boxes'],
+  write: ['gx'],
+  helpers: `${UNRAVEL_WGSL}${BILINEAR_TAP_WGSL}${BOX_WGSL}
 /** Outputs [lo, hi] (inclusive, possibly empty) along an axis that may read local input sample k. */
 fn outRange(k: u32, scale: f32, out: u32) -> vec2i {
   let lo = i32(floor((f32(k) - 0.5) / scale - 0.5)) - 1;
   let hi = i32(ceil((f32(k) + 1.5) / scale - 0.5)) + 1;
   return vec2i(max(lo, 0), min(hi, i32(out) - 1));
-}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
-  let q = i % p.w;
-  var t = i / p.w;
-  let r = t % p.h;
-  t = t / p.h;
-  let ch = t % p.c;
-  let s = t / p.c;
+}`,
+  body: `
+  let at = unravel4(i, p.c, p.h, p.w);
+  let s = at.x;
+  let ch = at.y;
+  let r = at.z;
+  let q = at.w;
   var acc = 0.0;
   for (var b = 0u; b < p.nbox; b++) {
     let bx = box(b);
@@ -133,8 +128,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       acc += wy * sx;
     }
   }
-  gx[i] = acc;
-}`;
+  gx[i] = acc;`,
+});
 
 /**
  * Crops boxes out of x [N,C,H,W] and resizes each to (outH, outW) with PyTorch's bilinear rule
@@ -171,27 +166,28 @@ export function cropResize(x: Tensor, boxes: readonly CropBox[], outH: number, o
   });
   const e = x.engine;
   const boxT = e.fromArray([boxes.length, BOX_STRIDE], table, `${op}-boxes`);
-  const out = e.empty([boxes.length, c, outH, outW], op);
-  e.run({
+  const out = perElementOutput({
     name: op,
     code: FORWARD_WGSL,
-    params: new Params().u32(out.size).u32(c).u32(h).u32(w).u32(outH).u32(outW),
+    params: new Params()
+      .u32(boxes.length * c * outH * outW)
+      .u32(c)
+      .u32(h)
+      .u32(w)
+      .u32(outH)
+      .u32(outW),
     read: [x, boxT],
-    write: [out],
-    workgroups: e.grid(out.size, WG),
+    shape: [boxes.length, c, outH, outW],
   });
-  record(op, [x], out, (gy) => {
-    const gx = e.empty(x.shape, `${op}-backward`);
-    e.run({
+  record(op, [x], out, (gy) => [
+    perElementOutput({
       name: `${op}-backward`,
       code: BACKWARD_WGSL,
       params: new Params().u32(x.size).u32(c).u32(h).u32(w).u32(outH).u32(outW).u32(boxes.length),
       read: [gy, boxT],
-      write: [gx],
-      workgroups: e.grid(x.size, WG),
-    });
-    return [gx];
-  });
+      shape: x.shape,
+    }),
+  ]);
   if (!out.requiresGrad) boxT.release();
   return out;
 }

@@ -5,6 +5,8 @@
  * every invocation busy and need few tree levels, while ViT-B's 768-wide rows get a whole workgroup each.
  */
 
+import { paramsWgsl, storageWgsl } from './common';
+
 /** Invocations per workgroup of the row kernels. */
 export const ROW_WG = 256;
 
@@ -62,4 +64,37 @@ export function rowSegmentLaunch(
 ): { lanes: number; workgroups: [number, number] } {
   const lanes = lanesPerRow(C);
   return { lanes, workgroups: engine.grid(rows, ROW_WG / lanes) };
+}
+
+export interface RowKernel {
+  /** Lanes per row (rowSegmentLaunch). */
+  lanes: number;
+  reductions: readonly SegmentReduction[];
+  /** Uniform fields after `rows: u32, C: u32`. */
+  fields?: string;
+  /** Storage arrays (common.ts's storageWgsl names). */
+  read: readonly string[];
+  write: readonly string[];
+  /**
+   * The body of `main`, given `row`, `lane` (its invocation's lane in the row), `live` (row < p.rows) and `base`
+   * (the row's first index, row·C). Every invocation runs it: the reductions hold barriers, so the body guards its
+   * loads and stores with `live` instead of returning.
+   */
+  body: string;
+}
+
+/** WGSL of a row kernel launched with rowSegmentLaunch: one row segment of LANES invocations per row. */
+export function rowKernelWgsl(k: RowKernel): string {
+  return /* wgsl */ `${paramsWgsl(k.fields ? `rows: u32, C: u32, ${k.fields}` : 'rows: u32, C: u32')}
+${storageWgsl(k.read, k.write)}
+${rowSegmentsWgsl(k.lanes, k.reductions)}
+@compute @workgroup_size(${ROW_WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) t: u32) {
+  let row = rowOf(wid, nwg, t);
+  let lane = t % LANES;
+  let live = row < p.rows;
+  let base = row * p.C;
+  ${k.body.trim()}
+}`;
 }

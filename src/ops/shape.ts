@@ -8,9 +8,7 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertSameEngine, LINEAR_INDEX_WGSL, WG } from './common';
-
-const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+import { assertSameEngine, elementCount, perElementOutput, perElementWgsl, UNRAVEL_WGSL, WG } from './common';
 
 /** Row-major strides of a shape. */
 function stridesOf(shape: readonly number[]): number[] {
@@ -35,13 +33,13 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   }
   let target = [...shape];
   if (free === 1) {
-    const known = prod(shape.filter((d) => d !== -1));
+    const known = elementCount(shape.filter((d) => d !== -1));
     if (known === 0 || x.size % known !== 0) {
       throw new EngineError(op, `cannot infer -1 in ${shapeStr(shape)} for ${shapeStr(x.shape)}`);
     }
     target = shape.map((d) => (d === -1 ? x.size / known : d));
   }
-  if (prod(target) !== x.size) {
+  if (elementCount(target) !== x.size) {
     throw new EngineError(op, `${shapeStr(x.shape)} (${x.size} elements) cannot become ${shapeStr(shape)}`);
   }
   const e = x.engine;
@@ -52,24 +50,14 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 // ------------------------------------------------------------------ transpose
 
-const TRANSPOSE_WGSL = /* wgsl */ `
-struct P { n: u32, o1: u32, o2: u32, o3: u32, st: vec4<u32> }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
-  let c3 = i % p.o3;
-  var r = i / p.o3;
-  let c2 = r % p.o2;
-  r = r / p.o2;
-  let c1 = r % p.o1;
-  let c0 = r / p.o1;
-  y[i] = x[dot(vec4<u32>(c0, c1, c2, c3), p.st)];
-}`;
+/** y[c] = x at input strides st of the output's rank-4 coordinates c. */
+const TRANSPOSE_WGSL = perElementWgsl({
+  fields: 'o1: u32, o2: u32, o3: u32, st: vec4<u32>',
+  read: ['x'],
+  write: ['y'],
+  helpers: UNRAVEL_WGSL,
+  body: 'y[i] = x[dot(unravel4(i, p.o1, p.o2, p.o3), p.st)];',
+});
 
 /** Permutes the dims of a rank ≤ 4 tensor: y.shape[i] = x.shape[perm[i]]. The backward applies the inverse. */
 export function transpose(x: Tensor, perm: readonly number[]): Tensor {
@@ -111,29 +99,19 @@ export function transpose(x: Tensor, perm: readonly number[]): Tensor {
 // ------------------------------------------------------------------ windows: narrow, sliceLastDims
 
 /** y[c] = x[c + shift] where that lies inside x, else 0 (rank-4 coordinates). */
-const WINDOW_WGSL = /* wgsl */ `
-struct P { n: u32, o1: u32, o2: u32, o3: u32, src: vec4<i32>, shift: vec4<i32>, st: vec4<u32> }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
-  let c3 = i % p.o3;
-  var r = i / p.o3;
-  let c2 = r % p.o2;
-  r = r / p.o2;
-  let c1 = r % p.o1;
-  let c0 = r / p.o1;
-  let s = vec4<i32>(vec4<u32>(c0, c1, c2, c3)) + p.shift;
+const WINDOW_WGSL = perElementWgsl({
+  fields: 'o1: u32, o2: u32, o3: u32, src: vec4<i32>, shift: vec4<i32>, st: vec4<u32>',
+  read: ['x'],
+  write: ['y'],
+  helpers: UNRAVEL_WGSL,
+  body: `
+  let s = vec4<i32>(unravel4(i, p.o1, p.o2, p.o3)) + p.shift;
   if (all(s >= vec4<i32>(0)) && all(s < p.src)) {
     y[i] = x[dot(vec4<u32>(s), p.st)];
   } else {
     y[i] = 0.0;
-  }
-}`;
+  }`,
+});
 
 /**
  * Gathers a window of x viewed as `srcShape` (rank ≤ 4) into a new tensor viewed as `outShape`:
@@ -147,17 +125,17 @@ function windowRaw(
   shift: readonly number[],
   shape: readonly number[],
 ): Tensor {
-  const e = x.engine;
-  const y = e.empty(shape, op);
-  const n = prod(outShape);
-  if (n === 0) return y;
+  const n = elementCount(outShape);
+  if (n === 0) return x.engine.empty(shape, op);
   const src = pad4(srcShape, 1);
   const o = pad4(outShape, 1);
   const sh = pad4(shift, 0);
   const st = stridesOf(src);
-  e.run({
+  return perElementOutput({
     name: 'window',
+    label: op,
     code: WINDOW_WGSL,
+    shape,
     params: new Params()
       .u32(n)
       .u32(o[1])
@@ -176,10 +154,7 @@ function windowRaw(
       .u32(st[2])
       .u32(st[3]),
     read: [x],
-    write: [y],
-    workgroups: e.grid(n, WG),
   });
-  return y;
 }
 
 function normDim(op: string, x: Tensor, dim: number): number {
@@ -199,8 +174,8 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > D) {
     throw new EngineError(op, `[${start}, ${start}+${length}) is outside dim ${d} of ${shapeStr(x.shape)}`);
   }
-  const outer = prod(x.shape.slice(0, d));
-  const inner = prod(x.shape.slice(d + 1));
+  const outer = elementCount(x.shape.slice(0, d));
+  const inner = elementCount(x.shape.slice(d + 1));
   const shape = x.shape.map((s, i) => (i === d ? length : s));
   const y = windowRaw(op, x, [outer, D, inner], [outer, length, inner], [0, start, 0], shape);
   // Backward: the same window reversed, zeros outside the slice.
@@ -230,7 +205,7 @@ export function sliceLastDims(x: Tensor, starts: readonly number[], lengths: rea
       throw new EngineError(op, `[${s}, ${s}+${l}) is outside dim ${r - k + i} of ${shapeStr(x.shape)}`);
     }
   });
-  const outer = prod(x.shape.slice(0, r - k));
+  const outer = elementCount(x.shape.slice(0, r - k));
   const shape = [...x.shape.slice(0, r - k), ...lengths];
   const y = windowRaw(op, x, [outer, ...last], [outer, ...lengths], [0, ...starts], shape);
   return record(op, [x], y, (gy) => [
@@ -240,23 +215,27 @@ export function sliceLastDims(x: Tensor, starts: readonly number[], lengths: rea
 
 // ------------------------------------------------------------------ concat
 
-/** One invocation per element of input k: writes it into its slice [off, off + dk) of the output's dim. */
-const CONCAT_WGSL = /* wgsl */ `
-struct P { n: u32, dk: u32, dtot: u32, off: u32, inner: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
-  let s = i % p.inner;
-  let t = i / p.inner;
-  let d = t % p.dk;
-  let o = t / p.dk;
-  y[(o * p.dtot + p.off + d) * p.inner + s] = x[i];
-}`;
+/**
+ * One invocation per element i of a block `part` [outer, dk, inner], whose place is slot of slice [off, off + dk)
+ * of dim 1 of `whole` [outer, dtot, inner]: the scatter writes the block into that slice (concat), the gather
+ * reads it back (concatChannels' backward). Params: n, dk, dtot, off, inner.
+ */
+function sliceCopyWgsl(direction: 'scatter' | 'gather'): string {
+  const scatter = direction === 'scatter';
+  return perElementWgsl({
+    fields: 'dk: u32, dtot: u32, off: u32, inner: u32',
+    read: [scatter ? 'part' : 'whole'],
+    write: [scatter ? 'whole' : 'part'],
+    helpers: UNRAVEL_WGSL,
+    body: `
+  let c = unravel3(i, p.dk, p.inner);
+  let slot = (c.x * p.dtot + p.off + c.y) * p.inner + c.z;
+  ${scatter ? 'whole[slot] = part[i];' : 'part[i] = whole[slot];'}`,
+  });
+}
+
+export const SLICE_SCATTER_WGSL = sliceCopyWgsl('scatter');
+export const SLICE_GATHER_WGSL = sliceCopyWgsl('gather');
 
 /** Concatenates tensors of equal rank that agree in every dim but `dim` (negative counts from the end). */
 export function concat(xs: readonly Tensor[], dim: number): Tensor {
@@ -274,8 +253,8 @@ export function concat(xs: readonly Tensor[], dim: number): Tensor {
   }
   const e = xs[0].engine;
   const dtot = xs.reduce((a, x) => a + x.shape[d], 0);
-  const outer = prod(ref.slice(0, d));
-  const inner = prod(ref.slice(d + 1));
+  const outer = elementCount(ref.slice(0, d));
+  const inner = elementCount(ref.slice(d + 1));
   const y = e.empty(
     ref.map((s, i) => (i === d ? dtot : s)),
     op,
@@ -288,7 +267,7 @@ export function concat(xs: readonly Tensor[], dim: number): Tensor {
     if (x.size > 0) {
       e.run({
         name: op,
-        code: CONCAT_WGSL,
+        code: SLICE_SCATTER_WGSL,
         params: new Params().u32(x.size).u32(dk).u32(dtot).u32(off).u32(inner),
         read: [x],
         write: [y],

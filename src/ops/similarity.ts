@@ -7,18 +7,23 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertRank, LINEAR_INDEX_WGSL, WG } from './common';
+import {
+  assertRank,
+  elementCount,
+  paramsWgsl,
+  perElementOutput,
+  perElementWgsl,
+  storageWgsl,
+  UNRAVEL_WGSL,
+  WG,
+} from './common';
 
 /** Workgroup size of the one-workgroup-per-row dot product. */
 const ROW_WG = 64;
 
 /** out[r] = Σ_i a[r,i]·b[r,i] (or its square root), one workgroup per row. */
-const ROW_DOT_WGSL = /* wgsl */ `
-struct P { rows: u32, dim: u32, root: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+const ROW_DOT_WGSL = /* wgsl */ `${paramsWgsl('rows: u32, dim: u32, root: u32')}
+${storageWgsl(['a', 'b'], ['out'])}
 var<workgroup> sh: array<f32, ${ROW_WG}>;
 @compute @workgroup_size(${ROW_WG})
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
@@ -72,60 +77,44 @@ export function rowNorms(x: Tensor, op = 'rowNorms'): Tensor {
 }
 
 /** out[i] = x[i] / max(n[row], eps). */
-const NORMALIZE_WGSL = /* wgsl */ `
-struct P { n: u32, dim: u32, eps: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> nrm: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i < p.n) { out[i] = x[i] / max(nrm[i / p.dim], p.eps); }
-}`;
+const NORMALIZE_WGSL = perElementWgsl({
+  fields: 'dim: u32, eps: f32',
+  read: ['x', 'nrm'],
+  write: ['out'],
+  body: 'out[i] = x[i] / max(nrm[i / p.dim], p.eps);',
+});
 
 /**
  * Backward of x/max(n, eps), n = ‖x‖: gx = g/m − [n ≥ eps, n > 0]·(⟨g,x⟩/m²)·x/n with m = max(n, eps)
  * (PyTorch: clamp_min passes the gradient where n ≥ eps; the norm's gradient is masked at n = 0).
  */
-const NORMALIZE_BACKWARD_WGSL = /* wgsl */ `
-struct P { n: u32, dim: u32, eps: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read> nrm: array<f32>;
-@group(0) @binding(4) var<storage, read> gx: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
+const NORMALIZE_BACKWARD_WGSL = perElementWgsl({
+  fields: 'dim: u32, eps: f32',
+  read: ['x', 'g', 'nrm', 'gx'],
+  write: ['out'],
+  body: `
   let r = i / p.dim;
   let n = nrm[r];
   let m = max(n, p.eps);
   var v = g[i] / m;
   if (n >= p.eps && n > 0.0) { v -= gx[r] / (m * m) * x[i] / n; }
-  out[i] = v;
-}`;
+  out[i] = v;`,
+});
 
 /**
  * The gradient of y = x / max(‖x‖, eps) (rows = last axis) for the output gradient g, given x's row norms.
  * No tape.
  */
 export function normalizeRowsBackward(x: Tensor, g: Tensor, norms: Tensor, eps: number, op = 'normalizeRows'): Tensor {
-  const e = x.engine;
   const dim = x.shape[x.shape.length - 1] ?? 1;
   const gxDot = rowDot(g, x, false, `${op}-backward`);
-  const out = e.empty(x.shape, `${op}-backward`);
-  e.run({
+  const out = perElementOutput({
     name: 'normalizeRows-backward',
+    label: `${op}-backward`,
     code: NORMALIZE_BACKWARD_WGSL,
     params: new Params().u32(x.size).u32(dim).f32(eps),
     read: [x, g, norms, gxDot],
-    write: [out],
-    workgroups: e.grid(x.size, WG),
+    shape: x.shape,
   });
   gxDot.release();
   return out;
@@ -136,70 +125,47 @@ export function normalizeRows(x: Tensor, eps = 1e-12): Tensor {
   const op = 'normalizeRows';
   if (x.shape.length < 1) throw new EngineError(op, `input must have rank ≥ 1, got ${shapeStr(x.shape)}`);
   if (!(eps >= 0) || !Number.isFinite(eps)) throw new EngineError(op, `eps must be a finite number ≥ 0, got ${eps}`);
-  const e = x.engine;
   const dim = x.shape[x.shape.length - 1];
   const norms = rowNorms(x, op);
-  const out = e.empty(x.shape, op);
-  e.run({
-    name: op,
-    code: NORMALIZE_WGSL,
-    params: new Params().u32(x.size).u32(Math.max(dim, 1)).f32(eps),
-    read: [x, norms],
-    write: [out],
-    workgroups: e.grid(x.size, WG),
-  });
+  const params = new Params().u32(x.size).u32(Math.max(dim, 1)).f32(eps);
+  const out = perElementOutput({ name: op, code: NORMALIZE_WGSL, params, read: [x, norms], shape: x.shape });
   return record(op, [x], out, (gy) => [normalizeRowsBackward(x, gy, norms, eps, op)]);
 }
 
 // ---------------------------------------------------------------- pairwise cosine kernels
 
+/** The start of both pair kernels: one invocation per pair (b, r, s) of a [B, rows, others] output. */
+const PAIR_OF_INVOCATION = `
+  let pair = unravel3(i, p.rows, p.others);
+  let b = pair.x;
+  let r = pair.y;
+  let s = pair.z;`;
+
 /** out[b,r,s] = ⟨a[b,r], c[b,s]⟩ / max(na[b,r]·nc[b,s], eps). */
-const PAIR_COSINE_WGSL = /* wgsl */ `
-struct P { n: u32, rows: u32, others: u32, dim: u32, eps: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> c: array<f32>;
-@group(0) @binding(3) var<storage, read> na: array<f32>;
-@group(0) @binding(4) var<storage, read> nc: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
-  let s = i % p.others;
-  let r = (i / p.others) % p.rows;
-  let b = i / (p.others * p.rows);
+const PAIR_COSINE_WGSL = perElementWgsl({
+  fields: 'rows: u32, others: u32, dim: u32, eps: f32',
+  read: ['a', 'c', 'na', 'nc'],
+  write: ['out'],
+  helpers: UNRAVEL_WGSL,
+  body: `${PAIR_OF_INVOCATION}
   let ra = (b * p.rows + r) * p.dim;
   let rc = (b * p.others + s) * p.dim;
   var acc = 0.0;
   for (var k = 0u; k < p.dim; k++) { acc += a[ra + k] * c[rc + k]; }
-  out[i] = acc / max(na[b * p.rows + r] * nc[b * p.others + s], p.eps);
-}`;
+  out[i] = acc / max(na[b * p.rows + r] * nc[b * p.others + s], p.eps);`,
+});
 
 /**
  * Per pair (b,r,s), from the output gradient G and the forward output S (m = max(na·nc, eps), mask = na·nc ≥ eps):
  * coef = G'/m, ha = mask ? −G'·S·nc/m : 0, hc = mask ? −G'·S·na/m : 0, where G' = G[b,r,s] (+ G[b,s,r] when
  * symmetric: the self-similarity, where both operands are the same tensor).
  */
-const PAIR_COSINE_COEF_WGSL = /* wgsl */ `
-struct P { n: u32, rows: u32, others: u32, symmetric: u32, eps: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> sim: array<f32>;
-@group(0) @binding(3) var<storage, read> na: array<f32>;
-@group(0) @binding(4) var<storage, read> nc: array<f32>;
-@group(0) @binding(5) var<storage, read_write> coef: array<f32>;
-@group(0) @binding(6) var<storage, read_write> ha: array<f32>;
-@group(0) @binding(7) var<storage, read_write> hc: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
-  let s = i % p.others;
-  let r = (i / p.others) % p.rows;
-  let b = i / (p.others * p.rows);
+const PAIR_COSINE_COEF_WGSL = perElementWgsl({
+  fields: 'rows: u32, others: u32, symmetric: u32, eps: f32',
+  read: ['g', 'sim', 'na', 'nc'],
+  write: ['coef', 'ha', 'hc'],
+  helpers: UNRAVEL_WGSL,
+  body: `${PAIR_OF_INVOCATION}
   var gs = g[i];
   if (p.symmetric != 0u) { gs += g[(b * p.rows + s) * p.others + r]; }
   let nr = na[b * p.rows + r];
@@ -214,30 +180,23 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   } else {
     ha[i] = 0.0;
     hc[i] = 0.0;
-  }
-}`;
+  }`,
+});
 
 /**
  * out[b,r,e] = cs·Σ_s C(b,r,s)·bm[b,s,e] + (Σ_s H(b,r,s))·a[b,r,e]·q[b,r], with C, H stored [B,R,S] or,
  * when transposed, [B,S,R]; q = 1/nrm[b,r] (0 where nrm = 0) when useNorm, else 1.
  */
-const PAIR_GRAD_WGSL = /* wgsl */ `
-struct P { n: u32, rows: u32, others: u32, dim: u32, transposed: u32, useNorm: u32, cs: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> bm: array<f32>;
-@group(0) @binding(3) var<storage, read> c: array<f32>;
-@group(0) @binding(4) var<storage, read> h: array<f32>;
-@group(0) @binding(5) var<storage, read> nrm: array<f32>;
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
-  let e = i % p.dim;
-  let r = (i / p.dim) % p.rows;
-  let b = i / (p.dim * p.rows);
+const PAIR_GRAD_WGSL = perElementWgsl({
+  fields: 'rows: u32, others: u32, dim: u32, transposed: u32, useNorm: u32, cs: f32',
+  read: ['a', 'bm', 'c', 'h', 'nrm'],
+  write: ['out'],
+  helpers: UNRAVEL_WGSL,
+  body: `
+  let at = unravel3(i, p.rows, p.dim);
+  let b = at.x;
+  let r = at.y;
+  let e = at.z;
   let base = b * p.rows * p.others;
   var acc = 0.0;
   var hs = 0.0;
@@ -252,8 +211,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let n = nrm[b * p.rows + r];
     q = select(0.0, 1.0 / n, n > 0.0);
   }
-  out[i] = p.cs * acc + hs * a[i] * q;
-}`;
+  out[i] = p.cs * acc + hs * a[i] * q;`,
+});
 
 /**
  * Batched pairwise cosine: a [B,R,E], c [B,S,E] with row norms na [B,R], nc [B,S] → B·R·S values in a
@@ -271,17 +230,14 @@ export function pairCosine(
   dim: number,
   eps: number,
 ): Tensor {
-  const e = a.engine;
-  const out = e.empty(outShape, op);
-  e.run({
+  return perElementOutput({
     name: 'pairCosine',
+    label: op,
     code: PAIR_COSINE_WGSL,
-    params: new Params().u32(out.size).u32(rows).u32(others).u32(dim).f32(eps),
+    params: new Params().u32(elementCount(outShape)).u32(rows).u32(others).u32(dim).f32(eps),
     read: [a, c, na, nc],
-    write: [out],
-    workgroups: e.grid(out.size, WG),
+    shape: outShape,
   });
-  return out;
 }
 
 /** The coefficient tensors of PAIR_COSINE_COEF_WGSL: coef, ha, hc, each [B,R,S]. No tape. */
@@ -338,13 +294,12 @@ export interface PairGradArgs {
 
 /** out[b,r,e] = cs·Σ_s C(b,r,s)·other[b,s,e] + (Σ_s H(b,r,s))·a[b,r,e]·q[b,r]. No tape. */
 export function pairGrad(op: string, args: PairGradArgs): Tensor {
-  const e = args.a.engine;
-  const out = e.empty(args.a.shape, `${op}-backward`);
-  e.run({
+  return perElementOutput({
     name: 'pair-grad',
+    label: `${op}-backward`,
     code: PAIR_GRAD_WGSL,
     params: new Params()
-      .u32(out.size)
+      .u32(args.a.size)
       .u32(args.rows)
       .u32(args.others)
       .u32(args.dim)
@@ -352,10 +307,8 @@ export function pairGrad(op: string, args: PairGradArgs): Tensor {
       .u32(args.norms ? 1 : 0)
       .f32(args.cs),
     read: [args.a, args.other, args.c, args.h, args.norms ?? args.a],
-    write: [out],
-    workgroups: e.grid(out.size, WG),
+    shape: args.a.shape,
   });
-  return out;
 }
 
 /** Clamp of the norm product in the cosine self-similarity (spec §A.8: eps 1e-8). */

@@ -33,7 +33,7 @@ import { EngineError, shapeStr } from '../gpu/errors';
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { assertRank, LINEAR_INDEX_WGSL, WG } from './common';
+import { assertRank, perElementOutput, perElementWgsl, UNRAVEL_WGSL } from './common';
 
 /** A 3×3 matrix, row-major. */
 export type Mat3 = readonly number[];
@@ -69,23 +69,17 @@ fn footprint(s: vec2f, w: u32, h: u32) -> Footprint {
   return Footprint(x0, y0, fx, fy, mx, my);
 }`;
 
-/** One thread per output pixel (n, oy, ox), all channels. */
-const FORWARD_WGSL = /* wgsl */ `
-struct P { n: u32, c: u32, h: u32, w: u32, fill: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> mats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-${LINEAR_INDEX_WGSL}
-${SAMPLE_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
-  let ox = i % p.w;
-  let t = i / p.w;
-  let oy = t % p.h;
-  let n = t / p.h;
+/** One thread per output pixel (n, oy, ox), all channels (p.n counts pixels). */
+const FORWARD_WGSL = perElementWgsl({
+  fields: 'c: u32, h: u32, w: u32, fill: f32',
+  read: ['x', 'mats'],
+  write: ['y'],
+  helpers: UNRAVEL_WGSL + SAMPLE_WGSL,
+  body: `
+  let at = unravel3(i, p.h, p.w);
+  let n = at.x;
+  let oy = at.y;
+  let ox = at.z;
   let hw = p.h * p.w;
   let f = footprint(sourceCoord(n, ox, oy), p.w, p.h);
   let m = f.mx * f.my;
@@ -111,18 +105,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       v = wy0 * top + wy1 * bottom;
     }
     y[plane + oy * p.w + ox] = v * m + (1.0 - m) * p.fill;
-  }
-}`;
+  }`,
+});
 
 /** One thread per input pixel (n, r, q): gathers every channel's gradient, four channels at a time. */
-const BACKWARD_WGSL = /* wgsl */ `
-struct P { n: u32, c: u32, h: u32, w: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read> mats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> gx: array<f32>;
-${LINEAR_INDEX_WGSL}
-${SAMPLE_WGSL}
+const BACKWARD_WGSL = perElementWgsl({
+  fields: 'c: u32, h: u32, w: u32',
+  read: ['gy', 'mats'],
+  write: ['gx'],
+  helpers: `${UNRAVEL_WGSL}${SAMPLE_WGSL}
 /** Homogeneous image of edge point (u, v) under M⁻¹ of image n. */
 fn inverse(n: u32, u: f32, v: f32) -> vec3f {
   return vec3f(mat(n, 9u) * u + mat(n, 10u) * v + mat(n, 11u),
@@ -132,15 +123,12 @@ fn inverse(n: u32, u: f32, v: f32) -> vec3f {
 /** Weight with which a footprint reads input sample k along one axis. */
 fn axisWeight(x0: i32, fr: f32, k: i32) -> f32 {
   return select(0.0, 1.0 - fr, x0 == k) + select(0.0, fr, x0 + 1 == k);
-}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
-  let q = i % p.w;
-  let t = i / p.w;
-  let r = t % p.h;
-  let n = t / p.h;
+}`,
+  body: `
+  let at = unravel3(i, p.h, p.w);
+  let n = at.x;
+  let r = at.y;
+  let q = at.z;
   let hw = p.h * p.w;
   // Output pixels whose sample point lies in the index-coordinate square (q-1, q+1)×(r-1, r+1), i.e.
   // the edge-coordinate square (q-0.5, q+1.5)×(r-0.5, r+1.5).
@@ -182,8 +170,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     for (var k = 0u; k < 4u; k++) {
       if (c0 + k < p.c) { gx[(n * p.c + c0 + k) * hw + r * p.w + q] = acc[k]; }
     }
-  }
-}`;
+  }`,
+});
 
 /** Inverse of a 3×3 matrix (float64, adjugate). Throws on a singular matrix. */
 export function invert3(m: Mat3): number[] {
@@ -305,28 +293,25 @@ export function warpHomography(x: Tensor, matrices: readonly Mat3[], fill: numbe
   });
   const e = x.engine;
   const mats = e.fromArray([n, MAT_STRIDE], table, `${op}-matrices`);
-  const out = e.empty(x.shape, op);
   const pixels = n * h * w;
-  e.run({
+  const out = perElementOutput({
     name: op,
     code: FORWARD_WGSL,
     params: new Params().u32(pixels).u32(c).u32(h).u32(w).f32(fill),
     read: [x, mats],
-    write: [out],
-    workgroups: e.grid(pixels, WG),
+    shape: x.shape,
+    count: pixels,
   });
-  record(op, [x], out, (gy) => {
-    const gx = e.empty(x.shape, `${op}-backward`);
-    e.run({
+  record(op, [x], out, (gy) => [
+    perElementOutput({
       name: `${op}-backward`,
       code: BACKWARD_WGSL,
       params: new Params().u32(pixels).u32(c).u32(h).u32(w),
       read: [gy, mats],
-      write: [gx],
-      workgroups: e.grid(pixels, WG),
-    });
-    return [gx];
-  });
+      shape: x.shape,
+      count: pixels,
+    }),
+  ]);
   if (!out.requiresGrad) mats.release();
   return out;
 }
