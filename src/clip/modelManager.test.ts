@@ -250,7 +250,8 @@ describe('ModelManager', () => {
 
   it('detects a truncated body, does not cache it, and falls through', async () => {
     const cache = new MemoryByteCache();
-    const manager = new ModelManager({ sources: [selfHosted()], cache });
+    // retryDelayMs: the automatic retries (from the received offset) fail the same way, quickly.
+    const manager = new ModelManager({ sources: [selfHosted()], cache, retryDelayMs: 1 });
     const error = await loadError(manager.load({ modelId: 'test/truncated', include: ['textModel'] }));
     expect(error.kind).toBe('truncated');
     expect(error.message).toContain('onnx/text_model.onnx');
@@ -260,6 +261,7 @@ describe('ModelManager', () => {
     const fallback = new ModelManager({
       sources: [selfHosted(), { type: 'self-hosted', baseUrl: `${origin}/models/` }],
       cache: null,
+      retryDelayMs: 1,
     });
     // Same URL twice still fails twice; a different healthy source after it would be used (see the 404 test).
     const twice = await loadError(fallback.load({ modelId: 'test/truncated', include: ['textModel'] }));

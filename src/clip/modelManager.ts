@@ -5,12 +5,20 @@
  * files the user picked can be added). Before any network request the byte cache (Cache Storage in the browser) is
  * consulted for every network source's URL, so a second load makes no request at all.
  *
- * Downloads stream through `response.body.getReader()` into one preallocated buffer when Content-Length is known (a
- * 350 MB file never exists twice in memory), emit byte progress, and are checked: a short body is `truncated`, an HTML
- * page or garbage where JSON/ONNX belongs is `wrong-file`. Any failure except cancellation falls through to the next
- * source (a 404 or a dev server's HTML fallback on `/models/` → the Hub); the final error lists every attempt.
+ * Downloads go through `downloadResumable` (`resumableDownload.ts`): streamed into one preallocated buffer when the
+ * size is known (a 350 MB file never exists twice in memory), with byte progress; a dropped connection is retried
+ * from the received offset with a Range request; a cancelled or failed download keeps its bytes in a `PartialStore`
+ * (Cache Storage `text2live-partial-v1` in the browser, so they survive a reload) and the next load resumes there.
+ * Every file is checked: its size against what the server stated, its SHA-256 where the server states one (the
+ * Hub's `X-Linked-Etag`, see `fileIntegrity.ts`), and its content (an HTML page or garbage where JSON/ONNX belongs
+ * is `wrong-file`). Bad bytes are discarded, never cached; a complete file is cached only after these checks.
+ * Before downloading, the missing bytes are checked against the storage quota (`StorageQuotaError`).
  *
- * Browser-safe: no Node imports here. The Node directory loader lives in `modelDirectory.ts`.
+ * Any failure except cancellation and a full quota falls through to the next source (a 404 or a dev server's HTML
+ * fallback on `/models/` → the Hub); the final error lists every attempt.
+ *
+ * Browser-safe: no Node imports here. The Node directory loader lives in `modelDirectory.ts`, the Node fetcher in
+ * `modelFetchNode.ts`.
  */
 
 import {
@@ -28,8 +36,20 @@ import {
   type ModelFileSpec,
   type Precision,
 } from './modelFiles';
+import { cacheStorageByteCache, type ByteCache } from './byteCache';
+import { probeFile, type CachedFileStatus } from './cacheProbe';
+import { ModelLoadError, cancelledError, isAbortError, type ModelLoadAttempt } from './modelLoadError';
+import type { LoadedFrom, ModelProgressEvent } from './modelProgress';
+import { MemorySink } from './memorySink';
+import { cacheStoragePartialStore, memoryPartialStore, type PartialStore } from './partialStore';
+import { downloadResumable } from './resumableDownload';
+import { browserStorage, ensureSpace, type StorageEstimator } from './storageBudget';
 
-export const MODEL_CACHE_NAME = 'text2live-models-v1';
+export { MODEL_CACHE_NAME, cacheStorageByteCache, type ByteCache } from './byteCache';
+export type { CachedFileStatus } from './cacheProbe';
+export { ModelLoadError, type ModelLoadAttempt, type ModelLoadErrorKind } from './modelLoadError';
+export type { LoadedFrom, ModelProgressEvent } from './modelProgress';
+export { StorageQuotaError } from './storageBudget';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Public types
@@ -43,64 +63,6 @@ export type ModelSource =
   | { type: 'files'; files: Iterable<PickedFile> | ArrayLike<PickedFile> };
 
 export type ModelSourceType = ModelSource['type'];
-/** Where bytes came from, as reported in progress events and `ClipModelFiles.sources`. */
-export type LoadedFrom = ModelSourceType | 'cache' | 'directory';
-
-export interface ModelProgressEvent {
-  /** The file's path in the model folder (`onnx/text_model.onnx`). */
-  file: string;
-  loaded: number;
-  /** Expected bytes (Content-Length, the picked file's size, the cached size); null when unknown. */
-  total: number | null;
-  source: LoadedFrom;
-  url?: string;
-}
-
-export type ModelLoadErrorKind = 'not-found' | 'offline' | 'truncated' | 'wrong-file' | 'http' | 'cancelled';
-
-export interface ModelLoadAttempt {
-  source: ModelSourceType | 'directory';
-  /** URL, picked-file path or directory path. */
-  location: string;
-  kind: ModelLoadErrorKind;
-  message: string;
-  status?: number;
-}
-
-export class ModelLoadError extends Error {
-  readonly kind: ModelLoadErrorKind;
-  /** The file's path in the model folder. */
-  readonly file: string;
-  /** The URL (or path) of the failing attempt; for the final error, of the last attempt. */
-  readonly url?: string;
-  readonly status?: number;
-  /** Every source tried for this file, in order (one entry for a single-attempt error). */
-  readonly attempts: readonly ModelLoadAttempt[];
-
-  constructor(
-    kind: ModelLoadErrorKind,
-    file: string,
-    message: string,
-    details: { url?: string; status?: number; attempts?: readonly ModelLoadAttempt[]; cause?: unknown } = {},
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = 'ModelLoadError';
-    this.kind = kind;
-    this.file = file;
-    this.url = details.url;
-    this.status = details.status;
-    this.attempts = details.attempts ?? [];
-  }
-}
-
-/** A byte store keyed by URL. The browser default is Cache Storage (`cacheStorageByteCache`); tests inject their own. */
-export interface ByteCache {
-  get(key: string): Promise<Uint8Array | undefined>;
-  put(key: string, bytes: Uint8Array, contentType: string): Promise<void>;
-  delete(key: string): Promise<void>;
-  /** Drop everything this cache holds. */
-  clear(): Promise<void>;
-}
 
 export type JsonObject = Record<string, unknown>;
 
@@ -123,6 +85,24 @@ export interface ModelManagerOptions {
   /** Default: Cache Storage `text2live-models-v1` where `caches` exists, else no cache. `null`: no cache. */
   cache?: ByteCache | null;
   fetch?: typeof fetch;
+  /**
+   * Where unfinished downloads keep their bytes for resuming. Default: Cache Storage `text2live-partial-v1` when the
+   * default cache is used, else memory (resumes within this manager). `null`: nothing kept.
+   */
+  partialStore?: PartialStore | null;
+  /**
+   * Checked before downloading: the missing bytes must fit in `estimate()`'s quota − usage, else `StorageQuotaError`.
+   * Default: `navigator.storage` when the default cache is used; `null`: no check. Only files that get cached count.
+   */
+  storage?: StorageEstimator | null;
+  /** Automatic retries of a dropped connection, from the received offset. Default 3. */
+  retries?: number;
+  /** Wait before the first retry, doubled for each next one. Default 500 ms. */
+  retryDelayMs?: number;
+  /** Partial bytes are stored every this many bytes (default 16 MiB): what a reload or crash can lose at most. */
+  checkpointBytes?: number;
+  /** Follow redirects by hand to read the Hub's size and SHA-256 headers on them (Node's fetch; not browsers). */
+  readRedirects?: boolean;
 }
 
 export interface LoadModelOptions {
@@ -143,50 +123,6 @@ export function defaultModelSources(pickedFiles?: ModelSource & { type: 'files' 
   const sources: ModelSource[] = [{ type: 'self-hosted', baseUrl: DEFAULT_SELF_HOSTED_BASE }, { type: 'hub' }];
   if (pickedFiles) sources.push(pickedFiles);
   return sources;
-}
-
-/**
- * Cache Storage as a `ByteCache`. Opened lazily; if `caches` is missing or unusable (Node, insecure context, some
- * private modes) every lookup misses and every store is skipped. Store failures (quota) are not fatal either.
- */
-export function cacheStorageByteCache(
-  storage: CacheStorage | undefined = globalThis.caches,
-  name: string = MODEL_CACHE_NAME,
-): ByteCache {
-  let opened: Promise<Cache | null> | null = null;
-  const open = (): Promise<Cache | null> => {
-    opened ??= storage ? storage.open(name).catch(() => null) : Promise.resolve(null);
-    return opened;
-  };
-  return {
-    async get(key) {
-      const cache = await open();
-      const response = await cache?.match(key);
-      if (!response) return undefined;
-      return new Uint8Array(await response.arrayBuffer());
-    },
-    async put(key, bytes, contentType) {
-      const cache = await open();
-      if (!cache) return;
-      const body = new Blob([bytes as Uint8Array<ArrayBuffer>], { type: contentType });
-      await cache.put(
-        key,
-        new Response(body, { headers: { 'Content-Type': contentType, 'Content-Length': String(bytes.byteLength) } }),
-      );
-    },
-    async delete(key) {
-      const cache = await open();
-      await cache?.delete(key);
-    },
-    async clear() {
-      opened = null;
-      await storage?.delete(name);
-    },
-  };
-}
-
-function defaultCache(): ByteCache | null {
-  return typeof globalThis.caches === 'undefined' ? null : cacheStorageByteCache();
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -269,16 +205,8 @@ export function assignModelFile(result: ClipModelFiles, role: ModelFileRole, val
 /** Bytes between two progress events while streaming (plus one at the start and one at the end). */
 const PROGRESS_STEP = 256 * 1024;
 
-function isAbort(error: unknown, signal?: AbortSignal): boolean {
-  return signal?.aborted === true || (error instanceof Error && error.name === 'AbortError');
-}
-
-function cancelled(file: string, location: string, cause?: unknown): ModelLoadError {
-  return new ModelLoadError('cancelled', file, `Loading ${file} was cancelled (${location}).`, {
-    url: location,
-    cause,
-  });
-}
+const isAbort = isAbortError;
+const cancelled = cancelledError;
 
 function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
   if (chunks.length === 1 && chunks[0].byteLength === length) return chunks[0];
@@ -405,7 +333,7 @@ type Attempt =
 
 function failure(source: ModelLoadAttempt['source'], error: unknown, location: string): Attempt {
   if (error instanceof ModelLoadError) {
-    if (error.kind === 'cancelled') throw error;
+    if (error.kind === 'cancelled' || error.kind === 'no-space') throw error; // not a reason to try elsewhere
     return { ok: false, attempt: { source, location, kind: error.kind, message: error.message, status: error.status } };
   }
   throw error;
@@ -415,11 +343,23 @@ export class ModelManager {
   private readonly sources: readonly ModelSource[];
   private readonly cache: ByteCache | null;
   private readonly fetchFn: typeof fetch;
+  private readonly partial: PartialStore | null;
+  private readonly storage: StorageEstimator | null;
+  private readonly options: ModelManagerOptions;
 
   constructor(options: ModelManagerOptions = {}) {
+    this.options = options;
     this.sources = options.sources ?? defaultModelSources();
-    this.cache = options.cache === undefined ? defaultCache() : options.cache;
+    const browserCache = options.cache === undefined && typeof globalThis.caches !== 'undefined';
+    this.cache = options.cache === undefined ? (browserCache ? cacheStorageByteCache() : null) : options.cache;
     this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.partial =
+      options.partialStore !== undefined
+        ? options.partialStore
+        : browserCache
+          ? cacheStoragePartialStore()
+          : memoryPartialStore();
+    this.storage = options.storage !== undefined ? options.storage : browserCache ? browserStorage() : null;
   }
 
   /** Loads the requested files one after another (small JSON first). */
@@ -427,8 +367,11 @@ export class ModelManager {
     const modelId = options.modelId ?? DEFAULT_MODEL_ID;
     checkModelId(modelId);
     const precision = options.precision ?? 'fp32';
+    const specs = modelFileList(precision, options.include ?? ALL_ROLES);
+    if (options.signal?.aborted) throw cancelled(specs[0]?.path ?? '', 'before start', options.signal.reason);
+    await this.checkSpaceFor(modelId, specs);
     const result: ClipModelFiles = { modelId, precision, sources: {} };
-    for (const spec of modelFileList(precision, options.include ?? ALL_ROLES)) {
+    for (const spec of specs) {
       const { value, from } = await this.loadFile(modelId, spec, options);
       assignModelFile(result, spec.role, value);
       result.sources[spec.role] = from;
@@ -450,12 +393,56 @@ export class ModelManager {
     return out;
   }
 
-  /** Removes the cached copies of a model's files (all precisions), or with no id the whole cache. */
+  /** What the cache holds of each file (complete, partial or missing), without reading any bytes or the network. */
+  async cacheStatus(modelId: string, precision: Precision = 'fp32', include: readonly ModelFileRole[] = ALL_ROLES) {
+    checkModelId(modelId);
+    const files: CachedFileStatus[] = [];
+    for (const spec of modelFileList(precision, include)) {
+      const urls = this.urlsFor(modelId, spec).map((u) => u.url);
+      files.push(await probeFile(spec, urls, this.cache, this.partial));
+    }
+    return files;
+  }
+
+  /** Removes the cached copies of a model's files, complete and partial (all precisions), or with no id everything. */
   async clearCache(modelId?: string): Promise<void> {
-    if (!this.cache) return;
-    if (modelId === undefined) return this.cache.clear();
+    if (modelId === undefined) {
+      await this.partial?.clear();
+      return this.cache?.clear();
+    }
     const specs = [...modelFileList('fp32'), ...modelFileList('fp16', ['visionModel'])];
-    for (const spec of specs) for (const { url } of this.urlsFor(modelId, spec)) if (url) await this.cache.delete(url);
+    for (const spec of specs) {
+      for (const { url } of this.urlsFor(modelId, spec)) {
+        if (!url) continue;
+        await this.cache?.delete(url);
+        await this.partial?.delete(url);
+      }
+    }
+  }
+
+  /**
+   * Fails early with `StorageQuotaError` when the files that are not cached cannot fit. Sizes: a partial file's
+   * stated size, else for the default model the manifest's approximate sizes; other models' unknown sizes are
+   * checked file by file once the server states them.
+   */
+  private async checkSpaceFor(modelId: string, specs: readonly ModelFileSpec[]): Promise<void> {
+    if (!this.cache || !this.storage || !this.sources.some((s) => s.type !== 'files')) return;
+    let needed = 0;
+    let first: string | null = null;
+    for (const spec of specs) {
+      const status = await probeFile(
+        spec,
+        this.urlsFor(modelId, spec).map((u) => u.url),
+        this.cache,
+        this.partial,
+      );
+      if (status.state === 'cached') continue;
+      const total = status.total ?? (modelId === DEFAULT_MODEL_ID ? spec.approxBytes : null);
+      if (total === null) continue;
+      needed += Math.max(0, total - status.bytes);
+      first ??= spec.path;
+    }
+    if (first !== null && needed > 0) await ensureSpace(this.storage, needed, first);
   }
 
   async loadFile(
@@ -484,7 +471,14 @@ export class ModelManager {
         if (!bytes) continue;
         try {
           const value = decodeModelFile(spec, bytes, `cache (${url})`);
-          onProgress?.({ file: spec.path, loaded: bytes.byteLength, total: bytes.byteLength, source: 'cache', url });
+          onProgress?.({
+            file: spec.path,
+            loaded: bytes.byteLength,
+            total: bytes.byteLength,
+            source: 'cache',
+            url,
+            phase: 'downloading',
+          });
           return { value, from: 'cache' };
         } catch {
           await this.cache.delete(url).catch(() => undefined); // a bad entry: drop it and download again
@@ -518,7 +512,7 @@ export class ModelManager {
     }
 
     const decisive = [...attempts].reverse().find((a) => a.kind !== 'not-found') ?? attempts[attempts.length - 1];
-    const kind: ModelLoadErrorKind = decisive?.kind ?? 'not-found';
+    const kind = decisive?.kind ?? 'not-found';
     const lines = attempts.map((a) => `  - ${a.source}: ${a.message}`);
     throw new ModelLoadError(
       kind,
@@ -529,6 +523,7 @@ export class ModelManager {
     );
   }
 
+  /** Downloads (or resumes) one URL, checks it, and caches it only when every check passed. */
   private async fromUrl(
     source: ModelSourceType,
     url: string,
@@ -536,9 +531,33 @@ export class ModelManager {
     onProgress: LoadModelOptions['onProgress'],
     signal: AbortSignal | undefined,
   ): Promise<Attempt> {
+    // Partial bytes are only worth keeping where the complete file will be cached too.
+    const partial = this.cache ? this.partial : null;
+    const storage = this.cache ? this.storage : null;
     try {
-      const bytes = await this.download(source, url, spec, onProgress, signal);
-      const value = decodeModelFile(spec, bytes, url);
+      const sink = await MemorySink.open(partial, url, this.options.checkpointBytes);
+      await downloadResumable({
+        url,
+        file: spec.path,
+        source,
+        sink,
+        fetch: this.fetchFn,
+        signal,
+        onProgress,
+        retries: this.options.retries,
+        retryDelayMs: this.options.retryDelayMs,
+        readRedirects: this.options.readRedirects,
+        expected: spec.format === 'onnx' ? 'an ONNX model' : 'a JSON file',
+        checkSpace: storage ? (bytes) => ensureSpace(storage, bytes, spec.path).then(() => undefined) : undefined,
+      });
+      let value: JsonObject | Uint8Array;
+      try {
+        value = decodeModelFile(spec, sink.bytes(), url);
+      } catch (error) {
+        await sink.discard(); // complete but not this file: nothing to resume
+        throw error;
+      }
+      const bytes = await sink.finish(); // drops the partial copy before the whole file is stored: no double quota
       if (this.cache) {
         try {
           await this.cache.put(url, bytes, contentTypeFor(spec));
@@ -550,66 +569,6 @@ export class ModelManager {
     } catch (error) {
       return failure(source, error, url);
     }
-  }
-
-  private async download(
-    source: ModelSourceType,
-    url: string,
-    spec: ModelFileSpec,
-    onProgress: LoadModelOptions['onProgress'],
-    signal: AbortSignal | undefined,
-  ): Promise<Uint8Array> {
-    let response: Response;
-    try {
-      // `no-store`: we keep our own copy in Cache Storage; the HTTP cache would hold a second one.
-      response = await this.fetchFn(url, { signal, cache: 'no-store', redirect: 'follow' });
-    } catch (error) {
-      if (isAbort(error, signal)) throw cancelled(spec.path, url, error);
-      const detail = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : '';
-      throw new ModelLoadError(
-        'offline',
-        spec.path,
-        `${spec.path}: could not reach ${url} (network error${detail ? `: ${detail}` : ''}; offline?).`,
-        { url, cause: error },
-      );
-    }
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
-      const notFound = response.status === 404 || response.status === 410;
-      throw new ModelLoadError(
-        notFound ? 'not-found' : 'http',
-        spec.path,
-        notFound
-          ? `${spec.path}: not found at ${url} (HTTP ${response.status}).`
-          : `${spec.path}: ${url} answered HTTP ${response.status} ${response.statusText}.`.replace(' .', '.'),
-        { url, status: response.status },
-      );
-    }
-    const contentType = response.headers.get('content-type') ?? '';
-    if (/text\/html/i.test(contentType)) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new ModelLoadError(
-        'wrong-file',
-        spec.path,
-        `${spec.path} from ${url} is not ${spec.format === 'onnx' ? 'an ONNX model' : 'a JSON file'}: the server ` +
-          `sent an HTML page (Content-Type ${contentType}; a missing file answered by a web page?).`,
-        { url },
-      );
-    }
-    // Content-Length counts encoded bytes; with a (visible) content encoding the decoded size is unknown.
-    const encoding = (response.headers.get('content-encoding') ?? 'identity').toLowerCase();
-    const lengthHeader = response.headers.get('content-length');
-    const declared = lengthHeader !== null && /^\d+$/.test(lengthHeader.trim()) ? Number(lengthHeader) : null;
-    const expected = encoding === 'identity' ? declared : null;
-    const emit = (loaded: number) => onProgress?.({ file: spec.path, loaded, total: expected, source, url });
-    emit(0);
-    if (!response.body) {
-      // No stream (unusual): read at once.
-      const bytes = new Uint8Array(await response.arrayBuffer());
-      emit(bytes.byteLength);
-      return bytes;
-    }
-    return readStream(response.body, expected, spec.path, url, emit, signal);
   }
 
   private async fromPickedFiles(
