@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { AdvancedSettings } from './components/AdvancedSettings';
 import { Downloads } from './components/Downloads';
 import { ModelPanel } from './components/ModelPanel';
@@ -7,18 +7,20 @@ import { PhotoInput } from './components/PhotoInput';
 import { PromptForm } from './components/PromptForm';
 import { ResultViewer } from './components/ResultViewer';
 import { RunControls } from './components/RunControls';
-import { GpuInfo, type GpuProbeResult } from './GpuInfo';
-import { useApp } from './store';
+import { ErrorBoundary, SimulatePageError } from './ErrorBoundary';
+import { adapterName, GpuInfo } from './GpuInfo';
+import { runBusy, useApp } from './store';
 
 export function App() {
-  const [probe, setProbe] = useState<GpuProbeResult | null>(null);
-  const [gpuOpen, setGpuOpen] = useState(true);
-  const onProbe = useCallback((p: GpuProbeResult) => {
-    setProbe(p);
-    // A hardware GPU needs no attention: fold the panel. Software adapters and missing WebGPU stay explained.
-    if (p.kind === 'ready' && !p.software) setGpuOpen(false);
-  }, []);
-  const noWebGpu = probe?.kind === 'unavailable';
+  const gpu = useApp((s) => s.gpu);
+  const connect = useApp((s) => s.connect);
+  const debug = useApp((s) => s.url.debug);
+  const [gpuOpen, setGpuOpen] = useState<boolean | null>(null);
+  // The worker opens the GPU device and reports it; the page never opens one itself.
+  useEffect(() => connect(), [connect]);
+  const noWebGpu = gpu?.kind === 'unavailable';
+  // A hardware GPU needs no attention: the panel folds. Software adapters and missing WebGPU stay explained.
+  const open = gpuOpen ?? !(gpu?.kind === 'ready' && !gpu.software);
 
   useTrainingGuard();
   usePhotoPaste(!noWebGpu);
@@ -37,37 +39,40 @@ export function App() {
       </header>
       <main>
         {!noWebGpu && (
-          <div className="editor">
-            <div className="editor-controls">
-              <PhotoInput />
-              <PromptForm />
-              <AdvancedSettings />
-              <ModelPanel />
+          <ErrorBoundary>
+            <div className="editor">
+              <div className="editor-controls">
+                <PhotoInput />
+                <PromptForm />
+                <AdvancedSettings />
+                <ModelPanel />
+              </div>
+              <div className="editor-results">
+                <RunControls />
+                <Notices />
+                <ResultViewer />
+                <Downloads />
+                {debug && <SimulatePageError />}
+              </div>
             </div>
-            <div className="editor-results">
-              <RunControls />
-              <Notices />
-              <ResultViewer />
-              <Downloads />
-            </div>
-          </div>
+          </ErrorBoundary>
         )}
         <details
           className="gpu-panel"
-          open={gpuOpen || noWebGpu}
+          open={open || noWebGpu}
           onToggle={(e) => setGpuOpen((e.currentTarget as HTMLDetailsElement).open)}
         >
           <summary>
             Your GPU
-            {probe?.kind === 'ready' && (
+            {gpu?.kind === 'ready' && (
               <span className="muted">
                 {' '}
-                · {probe.name}
-                {probe.software ? ' (software)' : ''}
+                · {adapterName(gpu.summary)}
+                {gpu.software ? ' (software)' : ''}
               </span>
             )}
           </summary>
-          <GpuInfo onProbe={onProbe} />
+          <GpuInfo availability={gpu} />
         </details>
       </main>
       <footer className="colophon">
@@ -82,8 +87,7 @@ export function App() {
 
 /** Asks before leaving the page while an edit is being trained. */
 function useTrainingGuard(): void {
-  const state = useApp((s) => s.run.state);
-  const busy = state === 'running' || state === 'paused' || state === 'loading';
+  const busy = useApp(runBusy);
   useEffect(() => {
     if (!busy) return;
     const onBeforeUnload = (e: BeforeUnloadEvent) => {

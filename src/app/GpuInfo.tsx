@@ -1,6 +1,7 @@
 /** What WebGPU gave this page: adapter, software-fallback warning, key limits and features, or why there is none. */
-import { useEffect, useState } from 'react';
-import { acquireDevice, NoWebGpuError, type AdapterSummary } from '../gpu/device';
+import type { AdapterSummary } from '../gpu/device';
+import { formatBytes } from '../gpu/formatBytes';
+import type { GpuAvailability, GpuUnavailableReason } from '../worker/protocol';
 
 const KEY_LIMITS = [
   {
@@ -25,8 +26,6 @@ const KEY_LIMITS = [
   },
 ] as const;
 
-type LimitKey = (typeof KEY_LIMITS)[number]['key'];
-
 const HIGHLIGHTED_FEATURES = [
   {
     name: 'shader-f16',
@@ -40,97 +39,31 @@ const HIGHLIGHTED_FEATURES = [
   },
 ] as const;
 
-type Unavailable = 'insecure-context' | 'no-api' | 'no-adapter' | 'no-device';
-
-type GpuProbe =
-  | { kind: 'checking' }
-  | { kind: 'ready'; summary: AdapterSummary; limits: Record<LimitKey, number>; software: boolean }
-  | { kind: 'unavailable'; reason: Unavailable; detail: string };
-
-const SOFTWARE_NAMES = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render/i;
-
-/** Acquires a device the way the editor will, records what it got, and gives the device back. */
-async function probeWebGpu(): Promise<GpuProbe> {
-  const gpu = typeof navigator === 'undefined' ? undefined : navigator.gpu;
-  if (!gpu) {
-    const insecure = typeof isSecureContext === 'boolean' && !isSecureContext;
-    return {
-      kind: 'unavailable',
-      reason: insecure ? 'insecure-context' : 'no-api',
-      detail: 'navigator.gpu is missing.',
-    };
-  }
-  try {
-    const ctx = await acquireDevice(gpu);
-    const limits = {} as Record<LimitKey, number>;
-    for (const { key } of KEY_LIMITS) limits[key] = Number(ctx.device.limits[key]);
-    const s = ctx.summary;
-    const software = s.isFallbackAdapter || SOFTWARE_NAMES.test(`${s.vendor} ${s.architecture} ${s.description}`);
-    // The editor will open its own device in its worker; this page only looks.
-    ctx.device.destroy();
-    return { kind: 'ready', summary: s, limits, software };
-  } catch (e) {
-    const detail = e instanceof Error ? e.message : String(e);
-    return { kind: 'unavailable', reason: e instanceof NoWebGpuError ? 'no-adapter' : 'no-device', detail };
-  }
-}
-
-/** 1073741824 → "1 GiB", 32768 → "32 KiB", 138412032 → "132 MiB". */
-function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  const digits = Number.isInteger(v) || i === 0 ? 0 : 1;
-  return `${v.toFixed(digits)} ${units[i]}`;
-}
-
 const integer = new Intl.NumberFormat('en-US');
 
-/** What the probe found, for the page around this panel (the editor hides itself without WebGPU). */
-export type GpuProbeResult = { kind: 'ready'; software: boolean; name: string } | { kind: 'unavailable' };
-
-export function GpuInfo({ onProbe }: { onProbe?: (result: GpuProbeResult) => void } = {}) {
-  const [probe, setProbe] = useState<GpuProbe>({ kind: 'checking' });
-
-  useEffect(() => {
-    let live = true;
-    void probeWebGpu().then((p) => {
-      if (!live) return;
-      setProbe(p);
-      onProbe?.(
-        p.kind === 'ready'
-          ? {
-              kind: 'ready',
-              software: p.software,
-              name: [p.summary.vendor, p.summary.architecture].filter(Boolean).join(' · ') || 'an unnamed adapter',
-            }
-          : { kind: 'unavailable' },
-      );
-    });
-    return () => {
-      live = false;
-    };
-    // The probe runs once; a new callback identity must not probe again.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
-
+/**
+ * The panel reads what the worker found when it opened its device (`gpu` events): the page never opens a GPU
+ * device of its own.
+ */
+export function GpuInfo({ availability }: { availability: GpuAvailability | null }) {
   return (
-    <section className="card" aria-labelledby="gpu-heading" aria-busy={probe.kind === 'checking'}>
+    <section className="card" aria-labelledby="gpu-heading" aria-busy={availability === null}>
       <h2 id="gpu-heading">Your GPU</h2>
-      {probe.kind === 'checking' && <p role="status">Asking the browser for a WebGPU adapter…</p>}
-      {probe.kind === 'ready' && <GpuDetails probe={probe} />}
-      {probe.kind === 'unavailable' && <NoWebGpu reason={probe.reason} detail={probe.detail} />}
+      {availability === null && <p role="status">Asking the browser for a WebGPU adapter…</p>}
+      {availability?.kind === 'ready' && <GpuDetails probe={availability} />}
+      {availability?.kind === 'unavailable' && <NoWebGpu reason={availability.reason} detail={availability.detail} />}
     </section>
   );
 }
 
-function GpuDetails({ probe }: { probe: Extract<GpuProbe, { kind: 'ready' }> }) {
+/** "google · swiftshader": how the panel names an adapter. */
+export function adapterName(summary: AdapterSummary): string {
+  return [summary.vendor, summary.architecture].filter(Boolean).join(' · ') || 'an unnamed adapter';
+}
+
+function GpuDetails({ probe }: { probe: Extract<GpuAvailability, { kind: 'ready' }> }) {
   const { summary, limits, software } = probe;
-  const name = [summary.vendor, summary.architecture].filter(Boolean).join(' · ') || 'an unnamed adapter';
+  const name = adapterName(summary);
   const features = new Set(summary.features);
   const notReported = <span className="muted">not reported by the browser</span>;
   return (
@@ -213,7 +146,7 @@ function GpuDetails({ probe }: { probe: Extract<GpuProbe, { kind: 'ready' }> }) 
   );
 }
 
-const REASONS: Record<Unavailable, string> = {
+const REASONS: Record<GpuUnavailableReason, string> = {
   'insecure-context':
     'WebGPU only exists on secure pages. Open the app over https:// or from localhost (http://localhost or http://127.0.0.1).',
   'no-api': 'This browser does not offer WebGPU (navigator.gpu is missing), or it is turned off.',
@@ -223,7 +156,7 @@ const REASONS: Record<Unavailable, string> = {
     'The browser found a GPU adapter but could not open a device on it. Closing other GPU-heavy tabs or restarting the browser may help.',
 };
 
-function NoWebGpu({ reason, detail }: { reason: Unavailable; detail: string }) {
+function NoWebGpu({ reason, detail }: { reason: GpuUnavailableReason; detail: string }) {
   return (
     <div className="unavailable" role="alert" aria-labelledby="nogpu-heading">
       <h3 id="nogpu-heading">WebGPU is not available here</h3>

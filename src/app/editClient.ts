@@ -12,7 +12,14 @@ import {
 
 type Listener = (event: EditEvent) => void;
 
-export class EditClient {
+/** What the store needs of a client (a fake in tests). */
+export interface EditClientLike {
+  send(command: EditCommand): void;
+  /** Every event; returns the unsubscribe function. */
+  subscribe(listener: Listener): () => void;
+}
+
+export class EditClient implements EditClientLike {
   private readonly worker: Worker;
   private readonly listeners = new Set<Listener>();
   private terminated = false;

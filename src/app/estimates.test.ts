@@ -12,8 +12,8 @@ import {
   type ClipCostConfig,
 } from '../edit/quality';
 import { presetConfig } from '../edit/presets';
-import { APP_QUALITY_LEVELS, resolveConfig } from '../edit/qualityLevels';
-import { flopPerStep, measuredFlopsPerSecond, runFlop, runSeconds } from './estimates';
+import { resolveConfig, type AppQuality } from '../edit/qualityLevels';
+import { levelEstimate, measuredSeconds, runFlop } from './estimates';
 
 /** The tiny test model as the vision tower reads it: width 32, MLP 128, 2 blocks, 8-px patches, 56 px. */
 const tiny: ClipCostConfig = visionConfigFromJson(
@@ -70,21 +70,48 @@ describe('the compute model prices the loaded CLIP model (src/edit/quality.ts)',
 });
 
 describe('time estimates of the quality levels', () => {
-  it('turn a measured speed into each level’s time, with the loaded model on both sides', () => {
-    // A tiny-level run on the tiny model at 0.2 steps/s (5 s per step, as SwiftShader manages).
+  const timing = { cropSeconds: 5, fullSeconds: 9, measured: 12 };
+  const photo = { width: 512, height: 512, modelId: 'tiny-clip' };
+  const measuredTiny = { timing, config: resolveConfig('tiny', prompts), ...photo };
+
+  it('price a level that ran from its own step times: crop and full-image steps apart', () => {
     const run = resolveConfig('tiny', prompts);
-    const flops = measuredFlopsPerSecond(run, 512, 512, 0.2, tiny);
-    expect(flops).toBeCloseTo(flopPerStep(run, 512, 512, tiny) * 0.2);
-    // The level that was measured: its steps at the measured speed.
-    expect(runSeconds(run, 512, 512, flops, tiny)).toBeCloseTo(40 / 0.2, 6);
-    const seconds = APP_QUALITY_LEVELS.map((l) => runSeconds(resolveConfig(l, prompts), 512, 512, flops, tiny));
-    const [preview, standard, reference] = QUALITY_LEVELS.map((l) => seconds[APP_QUALITY_LEVELS.indexOf(l)]);
+    const est = levelEstimate(run, photo, measuredTiny, { tiny: measuredTiny }, tiny)!;
+    expect(est.basis).toBe('measured');
+    // 40 steps, a full image every 75 → only step 0: 39 crop steps of 5 s and one full-image step of 9 s.
+    expect(est.seconds).toBe(39 * 5 + 9);
+    expect(measuredSeconds(run, timing)).toBe(est.seconds);
+  });
+
+  it('scale a level that has not run from a measured one by the compute model, priced for the loaded CLIP', () => {
+    const est = (l: AppQuality) =>
+      levelEstimate(resolveConfig(l, prompts), photo, undefined, { tiny: measuredTiny }, tiny)!;
+    const base = 39 * 5 + 9;
+    for (const l of QUALITY_LEVELS) {
+      expect(est(l).basis).toBe('scaled');
+      const ratio =
+        runFlop(resolveConfig(l, prompts), 512, 512, tiny) / runFlop(resolveConfig('tiny', prompts), 512, 512, tiny);
+      expect(est(l).seconds / base / ratio - 1).toBeCloseTo(0, 9);
+    }
+    const [preview, standard, reference] = QUALITY_LEVELS.map((l) => est(l).seconds);
     expect(preview).toBeLessThan(standard);
     expect(standard).toBeLessThan(reference);
-    // Priced as ViT-B/32, the same measurement gives a different Reference time: the CLIP share of a tiny-model
-    // step is negligible, of a ViT-B/32 step large.
-    const asB32 = runSeconds(resolveConfig('reference', prompts), 512, 512, measuredFlopsPerSecond(run, 512, 512, 0.2));
-    expect(Math.abs(asB32 / reference - 1)).toBeGreaterThan(0.5);
+    // Priced as ViT-B/32 the same measurement gives another Reference time: the CLIP share of a tiny-model step is
+    // negligible, of a ViT-B/32 step large.
+    const asB32 = levelEstimate(resolveConfig('reference', prompts), photo, undefined, { tiny: measuredTiny })!;
+    expect(Math.abs(asB32.seconds / reference - 1)).toBeGreaterThan(0.5);
+  });
+
+  it('use no measurement of another photo size, model or step: none is better than a wrong one', () => {
+    const config = resolveConfig('tiny', prompts);
+    expect(levelEstimate(config, { ...photo, width: 640 }, measuredTiny, { tiny: measuredTiny }, tiny)).toBeNull();
+    expect(
+      levelEstimate(config, { ...photo, modelId: 'other' }, measuredTiny, { tiny: measuredTiny }, tiny),
+    ).toBeNull();
+    // The level's own views changed (an advanced override): its old times are scaled, not taken as measured.
+    const more = resolveConfig('tiny', { ...prompts, nAug: 4 });
+    expect(levelEstimate(more, photo, measuredTiny, { tiny: measuredTiny }, tiny)!.basis).toBe('scaled');
+    expect(levelEstimate(config, photo, undefined, {}, tiny)).toBeNull();
   });
 
   it('price what Start would run: an explicit Steps value overrides the level’s', () => {

@@ -3,7 +3,7 @@
  * directions. Everything here crosses postMessage: plain data, typed arrays, Blobs and ImageBitmaps (transferred).
  *
  * Page → worker: `EditCommand`. Worker → page: `EditEvent`. The worker answers every command with at least one event
- * (or an `error` event) and reports its run state with `paused` / `resumed` / `stopped` / `done`.
+ * (or an `error` event) and reports every change of its run state (`runState.ts`) with one `state` event.
  */
 import type { Precision } from '../clip/modelFiles';
 import type { LoadedFrom } from '../clip/modelManager';
@@ -11,6 +11,8 @@ import type { EditConfig } from '../edit/config';
 import type { RenderKind, RgbaImage, StepReport } from '../edit/jobTypes';
 import type { ClipCostConfig } from '../edit/quality';
 import type { AdapterSummary } from '../gpu/device';
+import type { RunStateEvent } from './runState';
+import type { StepTimingSummary } from './stepTiming';
 import type { AppQuality } from '../edit/qualityLevels';
 
 export type { AppQuality } from '../edit/qualityLevels';
@@ -27,8 +29,8 @@ export interface PickedModelFile {
 // ---------------------------------------------------------------------------------------------------------------------
 // Commands (page → worker)
 
-export interface InitCommand {
-  type: 'init';
+/** Which CLIP model to use and where its files come from. */
+export interface ModelSpec {
   /** `Xenova/clip-vit-base-patch32`, or a self-hosted folder name such as `tiny-clip`. */
   modelId: string;
   /** The self-hosted model base (`/models/`); files at `<baseUrl><modelId>/<file>`. */
@@ -38,12 +40,29 @@ export interface InitCommand {
   pickedFiles?: PickedModelFile[];
   /** Default true: the self-hosted folder, then the Hugging Face Hub. */
   useNetwork?: boolean;
-  /** Honour test hooks (`simulateDeviceLoss`). Set by `?debug=1`. */
+}
+
+/** How the test hooks make the next device fail to open (`?debug=1&gpu=…`). */
+export type GpuFailureSimulation = 'no-api' | 'no-adapter' | 'no-device';
+
+/** The first command: what the GPU panel shows, and whether test hooks are honoured. */
+export interface ProbeCommand {
+  type: 'probe';
+  /** Honour test hooks (`simulate…`). Set by `?debug=1`. */
   debug?: boolean;
+  /** Test hook: the device fails to open this way. Ignored unless `debug`. */
+  simulateGpu?: GpuFailureSimulation;
+}
+
+export interface LoadModelCommand {
+  type: 'loadModel';
+  model: ModelSpec;
 }
 
 export interface StartCommand {
   type: 'start';
+  /** Loaded first when it is not the model in memory. */
+  model: ModelSpec;
   /**
    * The input at its original resolution (after EXIF orientation; capped at the largest render side). A transferred
    * ImageBitmap is read back in the worker, so the page never spends time on a large getImageData.
@@ -56,24 +75,38 @@ export interface StartCommand {
 
 export interface OpenSessionCommand {
   type: 'openSession';
+  model: ModelSpec;
   bytes: Uint8Array;
   /** The photo to use when the session file carries none (a bare job session). */
   image?: RgbaImage | ImageBitmap;
 }
 
+export interface ExportCommand {
+  type: 'export';
+  kind: ExportKind;
+  /**
+   * Render the PNG at the photo's own resolution (the generator is fully convolutional), within the device's limits;
+   * false: at the working size. Default: what the quality level does.
+   */
+  fullSize?: boolean;
+}
+
 export type EditCommand =
-  | InitCommand
+  | ProbeCommand
+  | LoadModelCommand
+  /** Cancels the model download (the bytes so far are kept for the next try). */
+  | { type: 'cancelModel' }
   | StartCommand
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
-  | { type: 'export'; kind: ExportKind }
+  | ExportCommand
   | OpenSessionCommand
-  /** Test hook: destroys the device as a driver reset would. Ignored unless `init.debug` was set. */
+  /** Test hook: destroys the device as a driver reset would. Ignored unless `probe.debug` was set. */
   | { type: 'simulateDeviceLoss' }
   /**
    * Test hook: the GPU runs out of memory when its storage buffers would pass `bytes` (null: no limit), through the
-   * same error a real device reports. Answered with `memoryLimit`. Ignored unless `init.debug` was set.
+   * same error a real device reports. Answered with `memoryLimit`. Ignored unless `probe.debug` was set.
    */
   | { type: 'simulateMemoryLimit'; bytes: number | null }
   /** Forget the cached model files (Cache Storage). */
@@ -82,10 +115,18 @@ export type EditCommand =
 // ---------------------------------------------------------------------------------------------------------------------
 // Events (worker → page)
 
-export type ErrorKind = 'no-webgpu' | 'device-lost' | 'out-of-memory' | 'model' | 'image' | 'session' | 'internal';
+export type ErrorKind =
+  'no-webgpu' | 'device-lost' | 'out-of-memory' | 'model' | 'image' | 'config' | 'session' | 'internal';
 
 /** What the worker is doing while it is not stepping (shown next to the progress bar). */
 export type BusyPhase = 'device' | 'model' | 'clip' | 'prompts' | 'job' | 'render' | 'export' | 'restore';
+
+export type GpuUnavailableReason = 'insecure-context' | 'no-api' | 'no-adapter' | 'no-device';
+
+/** What WebGPU gave the worker: the adapter with the limits its device was granted, or why there is none. */
+export type GpuAvailability =
+  | { kind: 'ready'; summary: AdapterSummary; limits: Record<string, number>; software: boolean }
+  | { kind: 'unavailable'; reason: GpuUnavailableReason; detail: string };
 
 export interface ModelProgress {
   type: 'modelProgress';
@@ -104,11 +145,13 @@ export interface ModelProgress {
 export interface ProgressEvent {
   type: 'progress';
   report: StepReport;
-  /** Smoothed over the recent steps (the first steps include kernel compilation). */
+  /** Over the recent steps, crop and full-image steps in the proportion the run has them. */
   stepsPerSecond: number;
-  /** Seconds left at the current speed; null until a speed is known. */
+  /** Seconds left from the measured step times; null until a step after the first was measured. */
   etaSeconds: number | null;
   elapsedSeconds: number;
+  /** The measured step times of this run (what the page prices this quality level with). */
+  timing: StepTimingSummary;
 }
 
 export interface PreviewEvent {
@@ -127,14 +170,14 @@ export interface StartedEvent {
   /** Steps already done (a restored session continues from there). */
   step: number;
   workingSize: { width: number; height: number };
+  /** The photo's own size, and the largest render of it this device can make (full-size downloads). */
+  fullSize: { width: number; height: number };
   seed: number;
   /** The configuration the job runs with (after the quality level and validation). */
   config: EditConfig;
   quality: AppQuality;
-  /** Whether the composite download renders at the photo's full resolution. */
+  /** Whether PNG downloads render at the photo's full size by default at this quality level. */
   fullResolutionExport: boolean;
-  /** Training runs now (false for an opened session, which waits for `resume`). */
-  running: boolean;
 }
 
 export interface SessionOpenedEvent {
@@ -171,7 +214,9 @@ export interface ErrorEvent {
 }
 
 export type EditEvent =
-  | { type: 'adapter'; summary: AdapterSummary }
+  | { type: 'gpu'; availability: GpuAvailability }
+  /** The run state changed (the one place the worker reports it). */
+  | RunStateEvent
   | { type: 'busy'; phase: BusyPhase; message: string }
   | ModelProgress
   | {
@@ -183,21 +228,19 @@ export type EditEvent =
       /** The vision tower's architecture (from config.json), for time estimates and the model panel. */
       vision: ClipCostConfig;
     }
+  /** The model download was cancelled (what was downloaded is kept for the next try). */
+  | { type: 'modelCancelled' }
   | StartedEvent
   | ProgressEvent
   | PreviewEvent
-  | { type: 'paused'; step: number }
-  | { type: 'resumed'; step: number }
-  | { type: 'stopped'; step: number }
-  | { type: 'done'; step: number }
   /** The GPU device was lost; the worker is opening a new one and will continue from `fromStep`. */
   | { type: 'deviceLost'; message: string; fromStep: number }
   /** Training continues on a new device from the last checkpoint. */
   | { type: 'recovered'; step: number; lostSteps: number }
   /**
-   * After running out of GPU memory (an `error` event came first): the edit that is kept is ready again on a new
-   * device (a `started` event with `running: false` and a preview came before this). `previous`: it is the edit from
-   * before the command that failed (a new run or an opened session), not that command's own progress.
+   * The edit the user had is back after something failed (out of GPU memory, a run that could not be set up, a run
+   * stopped during its setup): it is ready again (a `started` event and a preview came first). `previous`: it is the
+   * edit from before the command that failed, not that command's own progress.
    */
   | { type: 'kept'; step: number; totalSteps: number; previous: boolean }
   /** The simulated memory limit now in effect, and the current device's storage-buffer use (test hook). */
@@ -228,28 +271,4 @@ export function commandTransferables(command: EditCommand): Transferable[] {
     return list;
   }
   return [];
-}
-
-/** 8-bit RGBA pixels of a photo sent as an ImageBitmap (closed afterwards) or as pixels. */
-export function imagePixels(img: RgbaImage | ImageBitmap): RgbaImage {
-  if (!(typeof ImageBitmap !== 'undefined' && img instanceof ImageBitmap)) return img as RgbaImage;
-  const canvas = new OffscreenCanvas(img.width, img.height);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  if (!ctx) throw new Error('OffscreenCanvas 2D is not available in this browser.');
-  ctx.drawImage(img, 0, 0);
-  const { width, height } = img;
-  img.close();
-  return { width, height, data: ctx.getImageData(0, 0, width, height, { colorSpace: 'srgb' }).data };
-}
-
-/** The download file name of an export. */
-export function exportFilename(kind: ExportKind, stem = 'text2live'): string {
-  const names: Record<ExportKind, string> = {
-    composite: `${stem}-composite.png`,
-    edit: `${stem}-edit-layer.png`,
-    alpha: `${stem}-alpha.png`,
-    greenscreen: `${stem}-greenscreen.png`,
-    session: `${stem}-session.safetensors`,
-  };
-  return names[kind];
 }

@@ -2,7 +2,7 @@
 import { useId, useState } from 'react';
 import { ConfigError, validateConfig, type EditConfig, type EditConfigKey } from '../../edit/config';
 import { levelDefaults } from '../../edit/qualityLevels';
-import { useApp } from '../store';
+import { runBusy, useApp } from '../store';
 
 type Kind =
   | { type: 'number'; step?: number; min?: number; max?: number }
@@ -105,7 +105,7 @@ export function AdvancedSettings() {
   const quality = useApp((s) => s.quality);
   const advanced = useApp((s) => s.advanced);
   const resetAdvanced = useApp((s) => s.resetAdvanced);
-  const locked = useApp((s) => s.run.state === 'running' || s.run.state === 'paused' || s.run.state === 'loading');
+  const locked = useApp(runBusy);
   const defaults = levelDefaults(quality);
   const changed = Object.keys(advanced).length;
   return (

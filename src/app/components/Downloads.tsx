@@ -1,6 +1,7 @@
 /** Downloads of the result (PNG files and the session) and "Open session" to re-render or continue training. */
-import { useRef } from 'react';
-import { useApp } from '../store';
+import { useId, useRef } from 'react';
+import type { RunState } from '../../worker/runState';
+import { runBusy, useApp } from '../store';
 import type { ExportKind } from '../../worker/protocol';
 import { formatBytes } from './format';
 
@@ -16,33 +17,60 @@ const ITEMS: { kind: ExportKind; label: string; help: string }[] = [
   { kind: 'session', label: 'Session file', help: 'Settings, photo and the trained generator, to continue later.' },
 ];
 
+/** States in which an edit exists to download. */
+const HAS_EDIT: ReadonlySet<RunState> = new Set(['training', 'pausing', 'paused', 'stopping', 'stopped', 'done']);
+
 export function Downloads() {
   const run = useApp((s) => s.run);
+  const busy = useApp(runBusy);
   const hasPreview = useApp((s) => s.preview !== null);
   const exporting = useApp((s) => s.exporting);
   const lastExport = useApp((s) => s.lastExport);
   const exportResult = useApp((s) => s.exportResult);
   const openSession = useApp((s) => s.openSession);
+  const fullSizeChoice = useApp((s) => s.fullSizeDownloads);
+  const setFullSize = useApp((s) => s.setFullSizeDownloads);
   const fileRef = useRef<HTMLInputElement>(null);
-  const hasJob = hasPreview && ['running', 'paused', 'stopped', 'done'].includes(run.state);
-  const busy = run.state === 'running' || run.state === 'paused' || run.state === 'loading';
-  const resolution =
-    run.fullResolutionExport && run.workingSize
-      ? 'PNG files are rendered at the photo’s full resolution (up to 2048 px).'
-      : run.workingSize
-        ? `PNG files are rendered at the working size, ${run.workingSize.width}×${run.workingSize.height} px.`
-        : '';
+  const fullSizeId = useId();
+  const hasJob = hasPreview && HAS_EDIT.has(run.state);
+  const { workingSize, fullSize } = run;
+  // A full-size render only differs from the working size for a photo larger than it.
+  const canGrow =
+    !!workingSize && !!fullSize && fullSize.width * fullSize.height > workingSize.width * workingSize.height;
+  const full = canGrow && (fullSizeChoice ?? run.fullResolutionExport);
+  const size = (s: { width: number; height: number }) => `${s.width}×${s.height} px`;
+  const resolution = !workingSize
+    ? ''
+    : full
+      ? `PNG files are rendered at full size, ${size(fullSize!)}, from the current generator.`
+      : `PNG files are rendered at the working size, ${size(workingSize)}.`;
 
   return (
     <section className="card" aria-labelledby="downloads-heading">
       <h2 id="downloads-heading">Downloads</h2>
       {resolution && <p className="help">{resolution}</p>}
+      {canGrow && (
+        <p className="field inline-field">
+          <input
+            id={fullSizeId}
+            type="checkbox"
+            checked={full}
+            onChange={(e) => setFullSize(e.currentTarget.checked)}
+            aria-describedby={`${fullSizeId}-help`}
+          />
+          <label htmlFor={fullSizeId}>Render at full size</label>
+          <span className="help" id={`${fullSizeId}-help`}>
+            The generator works at any size: the PNG files are rendered from it at {size(fullSize!)}, the photo’s own
+            size or the most this GPU renders in one pass. Slower, and it needs more GPU memory than the working size.
+          </span>
+        </p>
+      )}
       <ul className="downloads">
         {ITEMS.map((it) => (
           <li key={it.kind}>
             <button
               type="button"
-              onClick={() => exportResult(it.kind)}
+              onClick={() => exportResult(it.kind, it.kind === 'session' ? undefined : full)}
               disabled={!hasJob || exporting.includes(it.kind)}
               aria-describedby={`download-${it.kind}-help`}
               data-testid={`download-${it.kind}`}

@@ -2,13 +2,14 @@
 import { useEffect, useId, useRef } from 'react';
 import { DEFAULT_MODEL_ID, modelFileList, type Precision } from '../../clip/modelFiles';
 import type { PickedModelFile } from '../../worker/protocol';
-import { useApp } from '../store';
+import { runBusy, useApp } from '../store';
 import { formatBytes } from './format';
 
 const STATE_TEXT = {
   unknown: 'Not loaded yet.',
   'not-cached': 'Not downloaded yet: the first Start downloads it.',
   cached: 'Downloaded before: it loads from this browser’s cache, without network.',
+  partial: 'Partly downloaded: the next Start (or Load model now) continues where it stopped.',
   loading: 'Loading…',
   ready: 'Loaded.',
   error: 'Loading failed.',
@@ -25,7 +26,8 @@ export function ModelPanel() {
   const loadModel = useApp((s) => s.loadModel);
   const checkModelCache = useApp((s) => s.checkModelCache);
   const clearModelCache = useApp((s) => s.clearModelCache);
-  const busy = useApp((s) => s.run.state === 'running' || s.run.state === 'paused' || s.run.state === 'loading');
+  const cancelDownload = useApp((s) => s.cancelModelDownload);
+  const busy = useApp(runBusy);
   const precisionId = useId();
   const dirRef = useRef<HTMLInputElement>(null);
   const filesRef = useRef<HTMLInputElement>(null);
@@ -93,6 +95,11 @@ export function ModelPanel() {
             {model.file && loading ? ` · ${model.file}` : ''}
             {model.source === 'cache' ? ' · from cache' : ''}
           </p>
+          {loading && (
+            <button type="button" onClick={cancelDownload}>
+              Cancel download
+            </button>
+          )}
         </div>
       )}
       {model.error && (
@@ -100,7 +107,7 @@ export function ModelPanel() {
           <p className="error-message">{model.error.message}</p>
           {model.error.hint && <p>{model.error.hint}</p>}
           <p className="actions">
-            <button type="button" onClick={() => void loadModel()} disabled={loading}>
+            <button type="button" onClick={loadModel} disabled={loading}>
               Retry download
             </button>
             <button type="button" onClick={() => dirRef.current?.click()}>
@@ -161,7 +168,7 @@ export function ModelPanel() {
         )}
       </details>
       <p className="actions">
-        <button type="button" onClick={() => void loadModel()} disabled={busy || loading || model.state === 'ready'}>
+        <button type="button" onClick={loadModel} disabled={busy || loading || model.state === 'ready'}>
           {model.state === 'ready' ? 'Model loaded' : 'Load model now'}
         </button>
         <button type="button" onClick={clearModelCache} disabled={busy || loading}>

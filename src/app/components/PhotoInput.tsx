@@ -2,13 +2,13 @@
 import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { resizeShortSideDims } from '../../edit/image';
 import { ACCEPT_ATTRIBUTE, MAX_INPUT_SIDE, pickImageFile } from '../imageInput';
-import { useApp } from '../store';
+import { runBusy, useApp } from '../store';
 
 export function PhotoInput() {
   const input = useApp((s) => s.input);
   const error = useApp((s) => s.inputError);
   const setInputFile = useApp((s) => s.setInputFile);
-  const running = useApp((s) => s.run.state === 'running' || s.run.state === 'paused' || s.run.state === 'loading');
+  const running = useApp(runBusy);
   const workingShortSide = useApp((s) => {
     try {
       return s.resolvedConfig().resizeInput;

@@ -2,8 +2,8 @@
 import { useId } from 'react';
 import { PRESETS } from '../../edit/presets';
 import { APP_QUALITY_LEVELS, qualitySettings, type AppQuality } from '../../edit/qualityLevels';
-import { runSeconds } from '../estimates';
-import { useApp, type AppState, type Prompts } from '../store';
+import { levelEstimate } from '../estimates';
+import { runBusy, useApp, type AppState, type Prompts } from '../store';
 import { formatDuration } from './format';
 
 export function PromptForm() {
@@ -11,7 +11,7 @@ export function PromptForm() {
   const setPrompt = useApp((s) => s.setPrompt);
   const presetId = useApp((s) => s.presetId);
   const applyPreset = useApp((s) => s.applyPreset);
-  const locked = useApp((s) => s.run.state === 'running' || s.run.state === 'paused' || s.run.state === 'loading');
+  const locked = useApp(runBusy);
   const presetSelect = useId();
 
   return (
@@ -110,18 +110,24 @@ function PromptField(props: {
  * What Start would run at a level (its size, steps and views after the user's explicit overrides) and, once a run
  * has measured this device, how long that takes here with the loaded model. Null values when unknown.
  */
-function levelSummary(s: AppState, level: AppQuality): [number, number, number, number | null] {
+function levelSummary(s: AppState, level: AppQuality): [number, number, number, number | null, string | null] {
   const q = qualitySettings(level);
   let config;
   try {
     config = s.resolvedConfig(level);
   } catch {
-    return [q.size, q.steps, q.views, null];
+    return [q.size, q.steps, q.views, null, null];
   }
-  const flops = s.run.flopsPerSecond;
-  const seconds =
-    flops && s.input ? runSeconds(config, s.input.width, s.input.height, flops, s.model.vision ?? undefined) : null;
-  return [config.resizeInput, config.nEpochs, config.nAug, seconds];
+  const est = s.input
+    ? levelEstimate(
+        config,
+        { width: s.input.width, height: s.input.height, modelId: s.model.id },
+        s.timings[level],
+        s.timings,
+        s.model.vision ?? undefined,
+      )
+    : null;
+  return [config.resizeInput, config.nEpochs, config.nAug, est?.seconds ?? null, est?.basis ?? null];
 }
 
 function QualityPicker({ disabled }: { disabled: boolean }) {
@@ -137,7 +143,7 @@ function QualityPicker({ disabled }: { disabled: boolean }) {
       <legend>Quality</legend>
       {levels.map((level) => {
         const q = qualitySettings(level);
-        const [size, steps, views, est] = byLevel[APP_QUALITY_LEVELS.indexOf(level)];
+        const [size, steps, views, est, basis] = byLevel[APP_QUALITY_LEVELS.indexOf(level)];
         const descId = `quality-${level}-desc`;
         return (
           <label key={level} className="radio-card">
@@ -153,9 +159,14 @@ function QualityPicker({ disabled }: { disabled: boolean }) {
             <span className="muted small" id={descId}>
               {size} px, {steps} steps, {views} CLIP views.{' '}
               {est !== null && Number.isFinite(est) ? (
-                <strong data-testid={`estimate-${level}`} data-seconds={est}>
-                  About {formatDuration(est)} on this GPU.
-                </strong>
+                <>
+                  <strong data-testid={`estimate-${level}`} data-seconds={est} data-basis={basis}>
+                    About {formatDuration(est)} on this GPU.
+                  </strong>{' '}
+                  {basis === 'measured'
+                    ? '(Measured on this photo.)'
+                    : '(Rough: scaled from a level that ran; its own first steps will measure it.)'}
+                </>
               ) : (
                 'Time estimate after the first steps.'
               )}

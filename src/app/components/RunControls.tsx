@@ -1,22 +1,32 @@
 /** Start / Pause / Resume / Stop, the progress bar with speed and time left, and the live loss chart. */
 import { useId } from 'react';
 import { formatBytes } from '../../gpu/errors';
-import { useApp } from '../store';
+import type { RunState } from '../../worker/runState';
+import { runBusy, useApp } from '../store';
 import { formatDuration } from './format';
 import { LossChart } from './LossChart';
 
-const STATE_LABEL = {
+const STATE_LABEL: Record<RunState, string> = {
   idle: 'Ready',
-  loading: 'Preparing',
-  running: 'Training',
+  loadingModel: 'Preparing',
+  preparing: 'Preparing',
+  training: 'Training',
+  pausing: 'Pausing…',
   paused: 'Paused',
+  stopping: 'Stopping…',
   stopped: 'Stopped',
   done: 'Done',
-  error: 'Stopped by an error',
-} as const;
+  recovering: 'Recovering',
+  failed: 'Stopped by an error',
+};
+
+/** States in which Pause / Stop act (a pause during setup takes effect before the first step). */
+const PAUSABLE: ReadonlySet<RunState> = new Set(['loadingModel', 'preparing', 'training']);
+const STOPPABLE: ReadonlySet<RunState> = new Set(['loadingModel', 'preparing', 'training', 'pausing', 'paused']);
 
 export function RunControls() {
   const run = useApp((s) => s.run);
+  const busy = useApp(runBusy);
   const hasInput = useApp((s) => s.input !== null);
   const hasPrompt = useApp((s) => s.prompts.edit.trim() !== '');
   const start = useApp((s) => s.start);
@@ -26,8 +36,9 @@ export function RunControls() {
   const debug = useApp((s) => s.url.debug);
   const simulateDeviceLoss = useApp((s) => s.simulateDeviceLoss);
 
-  const active = run.state === 'running' || run.state === 'paused' || run.state === 'loading';
-  const canContinue = run.state === 'stopped' && run.step < run.totalSteps;
+  const state = run.state;
+  const label = run.requested ? 'Preparing' : STATE_LABEL[state];
+  const canContinue = state === 'stopped' && run.step < run.totalSteps && !run.requested;
   const percent = run.totalSteps > 0 ? (100 * run.step) / run.totalSteps : 0;
   const missing = !hasInput ? 'Add a photo to start.' : !hasPrompt ? 'Describe the edit layer to start.' : null;
 
@@ -35,8 +46,8 @@ export function RunControls() {
     <section className="card run" aria-labelledby="run-heading">
       <h2>
         <span id="run-heading">Training</span>{' '}
-        <span className={`badge state-${run.state}`} data-testid="run-state">
-          {STATE_LABEL[run.state]}
+        <span className={`badge state-${state}`} data-testid="run-state" data-state={state}>
+          {label}
         </span>
       </h2>
       <div className="actions" role="group" aria-label="Training controls">
@@ -44,12 +55,12 @@ export function RunControls() {
           type="button"
           className="primary"
           onClick={() => void start()}
-          disabled={active || missing !== null}
+          disabled={busy || missing !== null}
           aria-describedby={missing ? 'start-missing' : undefined}
         >
-          {run.state === 'idle' || run.state === 'error' ? 'Start' : 'Start over'}
+          {state === 'idle' || state === 'failed' ? 'Start' : 'Start over'}
         </button>
-        {run.state === 'paused' ? (
+        {state === 'paused' || state === 'pausing' ? (
           <button type="button" onClick={resume}>
             Resume
           </button>
@@ -58,20 +69,20 @@ export function RunControls() {
             Continue training
           </button>
         ) : (
-          <button type="button" onClick={pause} disabled={run.state !== 'running'}>
+          <button type="button" onClick={pause} disabled={!PAUSABLE.has(state) || run.requested !== null}>
             Pause
           </button>
         )}
-        <button type="button" onClick={stop} disabled={run.state !== 'running' && run.state !== 'paused'}>
+        <button type="button" onClick={stop} disabled={!STOPPABLE.has(state)}>
           Stop
         </button>
         {debug && (
-          <button type="button" className="debug" onClick={simulateDeviceLoss} disabled={!active}>
+          <button type="button" className="debug" onClick={simulateDeviceLoss} disabled={!busy}>
             Simulate GPU device loss
           </button>
         )}
       </div>
-      {debug && <SimulatedMemory busy={active} />}
+      {debug && <SimulatedMemory busy={busy} />}
       {missing && (
         <p className="muted small" id="start-missing">
           {missing}
@@ -80,7 +91,7 @@ export function RunControls() {
       <div className="progress">
         <progress
           max={100}
-          value={run.totalSteps > 0 || run.state !== 'loading' ? percent : undefined}
+          value={run.totalSteps > 0 || !busy ? percent : undefined}
           aria-label="Training progress"
           aria-valuetext={run.totalSteps > 0 ? `Step ${run.step} of ${run.totalSteps}` : 'Not started'}
         />
@@ -96,7 +107,7 @@ export function RunControls() {
                     : `${(1 / run.stepsPerSecond).toFixed(1)} s/step`}
                 </>
               )}
-              {run.etaSeconds !== null && run.state === 'running' && (
+              {run.etaSeconds !== null && (state === 'training' || state === 'pausing') && (
                 <> · about {formatDuration(run.etaSeconds)} left</>
               )}
               {run.elapsedSeconds > 0 && <> · {formatDuration(run.elapsedSeconds)} so far</>}

@@ -1,0 +1,724 @@
+/**
+ * The worker's run state machine, driven through the controller with fake devices, models and jobs (no GPU): every
+ * transition of the table is taken by one of these scenarios, the failure ones included (lost devices, out of
+ * memory, setups that fail, downloads cancelled), and the last test checks that together they cover the table.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { ModelLoadError } from '../clip/modelManager';
+import { DEFAULT_EDIT_CONFIG, validateConfig, type EditConfig } from '../edit/config';
+import type { EditRenders, RgbaImage, StepReport } from '../edit/jobTypes';
+import { NoWebGpuError } from '../gpu/device';
+import type { Engine } from '../gpu/engine';
+import { DeviceLostError, GpuOutOfMemoryError } from '../gpu/errors';
+import { EditController, type DeviceLike } from './editController';
+import type { LoadedModel, ModelLoaderLike } from './modelLoader';
+import type { EditCommand, EditEvent, ModelSpec } from './protocol';
+import { RUN_STATES, RUN_TRANSITIONS, RunStateMachine, RunTransitionError, type RunState } from './runState';
+import { wrapSession } from './sessionFile';
+import type { JobFactory, TrainableJob } from './workerTypes';
+import { jobSessionMetadata, sessionTensors } from '../edit/jobSession';
+import { encodeSafetensors } from '../nn/safetensors';
+
+/** Every transition any scenario took. */
+const taken = new Set<string>();
+
+function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const IMAGE: RgbaImage = { width: 8, height: 6, data: new Uint8ClampedArray(8 * 6 * 4).fill(128) };
+const RENDERS: EditRenders = { composite: IMAGE, edit: IMAGE, alpha: IMAGE, greenscreen: IMAGE };
+const MODEL: ModelSpec = { modelId: 'tiny', baseUrl: '/models/', precision: 'fp32' };
+/** A small generator, so that the sessions the fake jobs save are small. */
+const CONFIG: Partial<EditConfig> = {
+  screenText: 'golden',
+  compText: 'golden dog',
+  srcText: 'dog',
+  nEpochs: 4,
+  numScales: 2,
+  skipN33d: 8,
+  skipN33u: 8,
+  skipN11: 4,
+};
+
+/** What a fake step does: succeed, fail, or wait for the test. */
+type StepPlan = 'ok' | 'oom' | 'lost' | 'bug' | Promise<void>;
+
+class FakeJob implements TrainableJob {
+  stepsDone: number;
+  disposed = false;
+  readonly workingSize = { width: 8, height: 6 };
+  readonly fullRenderSize = { width: 8, height: 6 };
+  constructor(
+    readonly config: EditConfig,
+    private readonly world: World,
+    step = 0,
+  ) {
+    this.stepsDone = step;
+  }
+  get totalSteps(): number {
+    return this.config.nEpochs;
+  }
+  async step(): Promise<StepReport> {
+    const plan = this.world.steps.shift() ?? 'ok';
+    if (plan instanceof Promise) await plan;
+    else if (plan === 'oom') throw new GpuOutOfMemoryError('a 1 GiB buffer does not fit');
+    else if (plan === 'lost') {
+      this.world.device.loseNow();
+      throw new DeviceLostError('destroyed');
+    } else if (plan === 'bug') throw new Error('a bug in a kernel');
+    this.stepsDone++;
+    const losses = {
+      total: 1,
+      composition: 0,
+      direction: 0,
+      screen: 0,
+      structure: 0,
+      sparsityL0: 0,
+      sparsityL1: 0,
+      bootstrap: 0,
+    };
+    return {
+      step: this.stepsDone,
+      totalSteps: this.totalSteps,
+      losses,
+      lr: 0.0025,
+      fullImageStep: this.stepsDone === 1,
+    };
+  }
+  async render(): Promise<EditRenders> {
+    const failure = this.world.renderFailure;
+    this.world.renderFailure = null; // once
+    if (failure) throw failure;
+    return RENDERS;
+  }
+  async saveSession(): Promise<Uint8Array> {
+    return jobSession(this.config, this.stepsDone);
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+}
+
+/** A real (checkable) job session of these settings at `step`, with zero weights: what the fake jobs save. */
+function jobSession(config: EditConfig, step: number): Uint8Array {
+  const tensors = sessionTensors(config).map((t) => ({
+    name: t.name,
+    shape: t.shape,
+    data: new Float32Array(t.shape.reduce((a, b) => a * b, 1)),
+  }));
+  return encodeSafetensors(
+    tensors,
+    jobSessionMetadata({ config, step, optimizerSteps: step, rng: 1, datasetStep: step - 1 }),
+  );
+}
+
+class FakeDevice implements DeviceLike {
+  lost: DeviceLostError | null = null;
+  opens = 0;
+  failOpen: Error | null = null;
+  private lostSignal = deferred<DeviceLostError>();
+  constructor(private readonly onLost: (e: DeviceLostError) => void) {}
+  async open(): Promise<Engine> {
+    if (this.failOpen) throw this.failOpen;
+    if (this.lost || this.opens === 0) {
+      this.opens++;
+      this.lost = null;
+      this.lostSignal = deferred();
+    }
+    return {} as Engine;
+  }
+  loseNow(): void {
+    if (this.lost) return;
+    this.lost = new DeviceLostError('destroyed');
+    this.lostSignal.resolve(this.lost);
+    this.onLost(this.lost);
+  }
+  retire(): void {
+    this.lost = new DeviceLostError('retired');
+  }
+  markLost(e: DeviceLostError): void {
+    this.lost ??= e;
+  }
+  async lostWithin(): Promise<boolean> {
+    return this.lost !== null;
+  }
+  watch<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.lostSignal.promise.then((e) => Promise.reject(e))]);
+  }
+  async availability() {
+    return { kind: 'unavailable' as const, reason: 'no-api' as const, detail: 'fake' };
+  }
+  simulateLoss(): void {
+    this.loseNow();
+  }
+  simulateFailure(): void {}
+  setMemoryLimit(): void {}
+  memoryStats() {
+    return { usedBytes: 0, peakBytes: 0, limitBytes: null };
+  }
+}
+
+class FakeModels implements ModelLoaderLike {
+  current: LoadedModel | null = null;
+  /** The next load waits for this (then succeeds), or fails. */
+  gate: Promise<void> | null = null;
+  failWith: Error | null = null;
+  private abort: (() => void) | null = null;
+  isLoaded(spec: ModelSpec): boolean {
+    return this.current?.key === spec.modelId;
+  }
+  async load(spec: ModelSpec): Promise<LoadedModel> {
+    const cancelled = new Promise<never>((_, reject) => {
+      this.abort = () =>
+        reject(new ModelLoadError('cancelled', 'onnx/vision_model.onnx', 'The download was cancelled.'));
+    });
+    if (this.gate) await Promise.race([this.gate, cancelled]);
+    if (this.failWith) throw this.failWith;
+    this.current = {
+      key: spec.modelId,
+      modelId: spec.modelId,
+      cached: false,
+      sources: [],
+      visionWeights: { config: {} },
+    } as unknown as LoadedModel;
+    return this.current;
+  }
+  cancel(): void {
+    this.abort?.();
+  }
+  async clearCache(): Promise<void> {}
+}
+
+class World {
+  events: EditEvent[] = [];
+  steps: StepPlan[] = [];
+  renderFailure: Error | null = null;
+  createFailure: Error | null = null;
+  restoreFailures = 0;
+  device!: FakeDevice;
+  models = new FakeModels();
+  jobs: FakeJob[] = [];
+  controller: EditController;
+
+  constructor(opts: { modelLoaded?: boolean } = {}) {
+    const factory: JobFactory = {
+      create: async (_engine, _model, _image, config) => {
+        if (this.createFailure) throw this.createFailure;
+        const job = new FakeJob(config, this);
+        this.jobs.push(job);
+        return job;
+      },
+      restore: async (_engine, _model, _image, session) => {
+        if (this.restoreFailures > 0) {
+          this.restoreFailures--;
+          throw new Error('the new device failed too');
+        }
+        const { decodeSafetensors } = await import('../nn/safetensors');
+        const meta = decodeSafetensors(session).metadata;
+        const job = new FakeJob(validateConfig(JSON.parse(meta.config)), this, Number(meta.step));
+        this.jobs.push(job);
+        return job;
+      },
+    };
+    this.controller = new EditController({
+      platform: {
+        post: (e) => {
+          this.events.push(e);
+          if (e.type === 'state') taken.add(`${e.from}→${e.state}`);
+        },
+        toBitmap: async () => ({ close() {} }) as ImageBitmap,
+        encodePng: async () => new Blob([new Uint8Array(8)]),
+        readPixels: (img) => img as RgbaImage,
+      },
+      device: (onLost) => (this.device = new FakeDevice(onLost)),
+      models: this.models,
+      jobs: factory,
+      sleep: async () => undefined,
+    });
+    if (opts.modelLoaded !== false) void this.models.load(MODEL);
+  }
+
+  send(cmd: EditCommand): Promise<void> {
+    return this.controller.handle(cmd);
+  }
+
+  start(config: Partial<EditConfig> = CONFIG): Promise<void> {
+    // The tiny level checkpoints every 2 steps (what an edit falls back to).
+    return this.send({ type: 'start', model: MODEL, image: IMAGE, config, quality: 'tiny' });
+  }
+
+  get state(): RunState {
+    return this.controller.machine.state;
+  }
+
+  states(): string[] {
+    return this.events.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state);
+  }
+
+  async until(state: RunState): Promise<void> {
+    await vi.waitFor(() => expect(this.state).toBe(state), { timeout: 2000, interval: 1 });
+  }
+
+  errors(): string[] {
+    return this.events.filter((e) => e.type === 'error').map((e) => (e as { kind: string }).kind);
+  }
+
+  has(type: EditEvent['type']): boolean {
+    return this.events.some((e) => e.type === type);
+  }
+}
+
+/** A world with an edit of `steps` steps: done (4 of 4) or stopped there. */
+async function withEdit(steps: number): Promise<World> {
+  const w = new World();
+  if (steps >= 4) {
+    await w.start();
+    return w;
+  }
+  const last = deferred();
+  w.steps = [...Array<StepPlan>(steps - 1).fill('ok'), last.promise];
+  const run = w.start();
+  await vi.waitFor(() => expect(w.steps).toHaveLength(0), { interval: 1 }); // the last step is in flight
+  await w.send({ type: 'stop' });
+  last.resolve();
+  await run;
+  return w;
+}
+
+describe('the run state machine', () => {
+  it('allows exactly the transitions of its table, and tells the page each one', () => {
+    for (const from of RUN_STATES) {
+      for (const to of RUN_STATES) {
+        const events: EditEvent[] = [];
+        const m = new RunStateMachine((e) => events.push(e));
+        // Walk to `from` along allowed transitions (every state is reachable from idle).
+        const path = pathTo(from);
+        for (const s of path) m.to(s);
+        events.length = 0;
+        if (from === to) {
+          m.to(to);
+          expect(events).toEqual([]);
+        } else if (RUN_TRANSITIONS[from].includes(to)) {
+          m.to(to);
+          expect(events).toEqual([{ type: 'state', state: to, from, step: 0, totalSteps: 0 }]);
+        } else {
+          expect(() => m.to(to), `${from}→${to}`).toThrow(RunTransitionError);
+          expect(m.state).toBe(from);
+        }
+      }
+    }
+  });
+});
+
+/** The shortest path of transitions from idle to `target`. */
+function pathTo(target: RunState): RunState[] {
+  const prev = new Map<RunState, RunState>();
+  const queue: RunState[] = ['idle'];
+  while (queue.length) {
+    const s = queue.shift()!;
+    for (const n of RUN_TRANSITIONS[s]) {
+      if (n === 'idle' || prev.has(n)) continue;
+      prev.set(n, s);
+      queue.push(n);
+    }
+  }
+  const path: RunState[] = [];
+  for (let s = target; s !== 'idle'; s = prev.get(s)!) path.unshift(s);
+  return path;
+}
+
+describe('the worker controller through every run state', () => {
+  it('runs an edit to the end: idle → preparing → training → done, with progress, previews and checkpoints', async () => {
+    const w = new World();
+    await w.start();
+    expect(w.states()).toEqual(['preparing', 'training', 'done']);
+    expect(w.events.filter((e) => e.type === 'progress')).toHaveLength(4);
+    expect(w.has('preview') && w.has('started')).toBe(true);
+    // Start over from done, and load another model from done.
+    await w.start();
+    expect(w.state).toBe('done');
+    expect(w.jobs[0].disposed).toBe(true);
+    await w.send({ type: 'loadModel', model: { ...MODEL, modelId: 'other' } });
+    expect(w.states().slice(-2)).toEqual(['loadingModel', 'done']);
+  });
+
+  it('loads the model first when needed; a cancelled or failed download goes back to what was there', async () => {
+    const w = new World({ modelLoaded: false });
+    const first = deferred();
+    w.models.gate = first.promise;
+    void w.start();
+    await w.until('loadingModel');
+    first.resolve();
+    await w.until('done');
+    expect(w.states().slice(0, 2)).toEqual(['loadingModel', 'preparing']);
+
+    // A model alone: loading and back (idle), cancelled (idle), failing (idle, with the error).
+    const v = new World({ modelLoaded: false });
+    await v.send({ type: 'loadModel', model: MODEL });
+    expect(v.states()).toEqual(['loadingModel', 'idle']);
+    v.models.current = null;
+    v.models.gate = new Promise(() => undefined);
+    const load = v.send({ type: 'loadModel', model: MODEL });
+    await v.until('loadingModel');
+    await v.send({ type: 'cancelModel' });
+    await load;
+    expect(v.state).toBe('idle');
+    expect(v.has('modelCancelled')).toBe(true);
+    v.models.gate = null;
+    v.models.failWith = new Error('offline');
+    await v.send({ type: 'loadModel', model: MODEL });
+    expect(v.errors()).toContain('model');
+    expect(v.state).toBe('idle');
+
+    // A run's download fails while a pause waits for it: back to no edit (pausing → idle).
+    const f = new World({ modelLoaded: false });
+    const gate = deferred();
+    f.models.gate = gate.promise;
+    f.models.failWith = new Error('offline');
+    const run = f.start();
+    await f.until('loadingModel');
+    await f.send({ type: 'pause' });
+    gate.resolve();
+    await run;
+    expect(f.states()).toEqual(['loadingModel', 'pausing', 'idle']);
+  });
+
+  it('pauses and stops in every phase: during the download, the setup, the first step and between steps', async () => {
+    // During the download: pause, resume (back to loading), stop (the download is cancelled, nothing changes).
+    const w = new World({ modelLoaded: false });
+    w.models.gate = new Promise(() => undefined);
+    void w.start();
+    await w.until('loadingModel');
+    await w.send({ type: 'pause' });
+    expect(w.state).toBe('pausing');
+    await w.send({ type: 'resume' });
+    expect(w.state).toBe('loadingModel');
+    await w.send({ type: 'stop' });
+    await w.until('idle');
+    expect(w.states()).toEqual(['loadingModel', 'pausing', 'loadingModel', 'stopping', 'idle']);
+
+    // A pause during the download takes effect before the first step: the run waits, paused at step 0.
+    const p = new World({ modelLoaded: false });
+    const gate = deferred();
+    p.models.gate = gate.promise;
+    void p.start();
+    await p.until('loadingModel');
+    await p.send({ type: 'pause' });
+    gate.resolve();
+    await p.until('paused');
+    expect(p.jobs[0].stepsDone).toBe(0);
+    await p.send({ type: 'resume' });
+    await p.until('done');
+
+    // During the setup (the job is being made): pause then resume (back to preparing), then stop: the new run is
+    // dropped and, with no edit before it, nothing is left.
+    const s = new World();
+    const creating = deferred();
+    const create = s['controller']['jobs'].create;
+    s['controller']['jobs'].create = async (...a) => {
+      await creating.promise;
+      return create(...a);
+    };
+    void s.start();
+    await s.until('preparing');
+    await s.send({ type: 'pause' });
+    await s.send({ type: 'resume' });
+    expect(s.state).toBe('preparing');
+    await s.send({ type: 'stop' });
+    expect(s.state).toBe('stopping');
+    creating.resolve();
+    await s.until('idle');
+    expect(s.jobs[0].disposed).toBe(true);
+
+    // During the first step (compiling): the pause waits for the step, a resume before it lands keeps training.
+    const f = new World();
+    const first = deferred();
+    f.steps = [first.promise];
+    void f.start();
+    await f.until('training');
+    await f.send({ type: 'pause' });
+    expect(f.state).toBe('pausing');
+    await f.send({ type: 'resume' });
+    expect(f.state).toBe('training');
+    await f.send({ type: 'pause' });
+    first.resolve();
+    await f.until('paused');
+    expect(f.jobs[0].stepsDone).toBe(1);
+    await f.send({ type: 'stop' });
+    await f.until('stopped');
+    // Continue the stopped edit, then stop it while it is pausing.
+    const next = deferred();
+    f.steps = [next.promise];
+    await f.send({ type: 'resume' });
+    expect(f.state).toBe('training');
+    await f.send({ type: 'pause' });
+    await f.send({ type: 'stop' });
+    next.resolve();
+    await f.until('stopped');
+    expect(f.states().slice(-4)).toEqual(['training', 'pausing', 'stopping', 'stopped']);
+  });
+
+  it('a stop during setup brings the previous edit back (stopping → recovering → stopped)', async () => {
+    const w = await withEdit(2);
+    await w.until('stopped');
+    const creating = deferred();
+    const create = w['controller']['jobs'].create;
+    w['controller']['jobs'].create = async (...a) => {
+      await creating.promise;
+      return create(...a);
+    };
+    void w.start();
+    await w.until('preparing');
+    await w.send({ type: 'stop' });
+    creating.resolve();
+    await w.until('stopped');
+    expect(w.states().slice(-4)).toEqual(['preparing', 'stopping', 'recovering', 'stopped']);
+    const kept = w.events.findLast((e) => e.type === 'kept');
+    expect(kept).toMatchObject({ step: 2, previous: true });
+  });
+
+  it('finishes the last step when a pause or stop comes during it (pausing / stopping → done)', async () => {
+    for (const request of ['pause', 'stop'] as const) {
+      const w = new World();
+      const last = deferred();
+      w.steps = ['ok', 'ok', 'ok', last.promise];
+      void w.start();
+      await vi.waitFor(() => expect(w.jobs[0]?.stepsDone).toBe(3), { interval: 1 });
+      await w.send({ type: request });
+      last.resolve();
+      await w.until('done');
+      expect(w.states().slice(-2)).toEqual([request === 'pause' ? 'pausing' : 'stopping', 'done']);
+    }
+  });
+
+  it('replaces a lost device and continues from the checkpoint, in training, pausing, paused and idle', async () => {
+    // Training: the step fails because the device is gone.
+    const w = new World();
+    w.steps = ['ok', 'lost'];
+    await w.start();
+    expect(w.states()).toEqual(['preparing', 'training', 'recovering', 'training', 'done']);
+    expect(w.events.find((e) => e.type === 'recovered')).toBeTruthy();
+
+    // Pausing: lost during the step a pause waits for; the run recovers, then pauses.
+    const p = new World();
+    const gate = deferred();
+    p.steps = [gate.promise];
+    void p.start();
+    await p.until('training');
+    await p.send({ type: 'pause' });
+    p.device.loseNow();
+    await p.until('paused');
+    expect(p.states()).toEqual(['preparing', 'training', 'pausing', 'recovering', 'pausing', 'paused']);
+    // Paused: lost while waiting; it recovers, still paused… then a stop while recovering lands after it.
+    p.device.loseNow();
+    await vi.waitFor(() => expect(p.states().filter((s) => s === 'recovering')).toHaveLength(2), { interval: 1 });
+    await p.until('paused');
+    const blocked = deferred<void>();
+    p.restoreFailures = 0;
+    const restore = p['controller']['jobs'].restore;
+    p['controller']['jobs'].restore = async (...a) => {
+      await blocked.promise;
+      return restore(...a);
+    };
+    p.device.loseNow();
+    await p.until('recovering');
+    await p.send({ type: 'stop' });
+    blocked.resolve();
+    await p.until('stopped');
+    expect(p.states().slice(-3)).toEqual(['recovering', 'stopping', 'stopped']);
+    p['controller']['jobs'].restore = restore;
+
+    // Stopped (idle): the edit is restored at once so downloads keep working.
+    p.device.loseNow();
+    await vi.waitFor(() => expect(p.states().slice(-2)).toEqual(['recovering', 'stopped']), { interval: 1 });
+    // Done: the same.
+    const d = await withEdit(4);
+    d.device.loseNow();
+    await vi.waitFor(() => expect(d.states().slice(-2)).toEqual(['recovering', 'done']), { interval: 1 });
+
+    // A recovery with a stop and a pause requested while it ran.
+    const r = new World();
+    const hold = deferred();
+    r.steps = ['ok', 'lost'];
+    const restoreR = r['controller']['jobs'].restore;
+    r['controller']['jobs'].restore = async (...a) => {
+      await hold.promise;
+      return restoreR(...a);
+    };
+    void r.start();
+    await r.until('recovering');
+    await r.send({ type: 'pause' });
+    hold.resolve();
+    await r.until('paused');
+    expect(r.states().slice(-3)).toEqual(['recovering', 'pausing', 'paused']);
+    await r.send({ type: 'resume' });
+    await r.until('done');
+  });
+
+  it('fails when no new device works (recovering → failed), and a new start may work again', async () => {
+    const w = new World();
+    w.steps = ['ok', 'lost'];
+    w.restoreFailures = 3;
+    await w.start();
+    expect(w.state).toBe('failed');
+    expect(w.errors()).toContain('device-lost');
+    await w.start();
+    expect(w.state).toBe('done');
+    // From failed, a model load too.
+    w.steps = ['ok', 'lost'];
+    w.restoreFailures = 3;
+    await w.start();
+    expect(w.state).toBe('failed');
+    await w.send({ type: 'loadModel', model: { ...MODEL, modelId: 'other' } });
+    expect(w.states().slice(-2)).toEqual(['loadingModel', 'idle']);
+  });
+
+  it('says when there is no WebGPU at all (preparing → failed)', async () => {
+    const w = new World();
+    void w.controller; // the device exists once the controller does
+    w.device.failOpen = new NoWebGpuError('WebGPU is not available (navigator.gpu is missing).');
+    await w.start();
+    expect(w.states()).toEqual(['preparing', 'failed']);
+    expect(w.errors()).toEqual(['no-webgpu']);
+  });
+
+  it('keeps the edit when the GPU runs out of memory: the previous one, or the current one from its checkpoint', async () => {
+    // A new run fails at once: the previous edit comes back (preparing → recovering → stopped).
+    const w = await withEdit(2);
+    await w.until('stopped');
+    w.createFailure = new GpuOutOfMemoryError('a 2 GiB buffer does not fit');
+    await w.start();
+    expect(w.states().slice(-3)).toEqual(['preparing', 'recovering', 'stopped']);
+    expect(w.events.findLast((e) => e.type === 'kept')).toMatchObject({ step: 2, previous: true });
+    expect(w.errors()).toContain('out-of-memory');
+
+    // A run fails at a later step: its own edit is kept (training → recovering → stopped).
+    const t = new World();
+    t.steps = ['ok', 'ok', 'oom'];
+    await t.start();
+    expect(t.states().slice(-3)).toEqual(['training', 'recovering', 'stopped']);
+    expect(t.events.findLast((e) => e.type === 'kept')).toMatchObject({ step: 2, previous: false });
+
+    // A first run with nothing to keep: back to no edit (training → recovering → idle).
+    const n = new World();
+    n.steps = ['oom'];
+    await n.start();
+    expect(n.states().slice(-3)).toEqual(['training', 'recovering', 'idle']);
+
+    // A full-size download of a done edit: the device is replaced, the edit kept, the file saved at the working size.
+    const d = await withEdit(4);
+    d.renderFailure = new GpuOutOfMemoryError('the full-size render does not fit');
+    await d.send({ type: 'export', kind: 'composite', fullSize: true });
+    expect(d.states().slice(-2)).toEqual(['recovering', 'done']);
+    expect(d.events.findLast((e) => e.type === 'exported')).toMatchObject({ kind: 'composite' });
+  });
+
+  it('brings the previous edit back when a run cannot be set up, or reports it with none (preparing → idle)', async () => {
+    const w = await withEdit(2);
+    await w.until('stopped');
+    w.createFailure = new Error('The image is 8×6 px at the working size; the generator needs at least 9 px per side.');
+    await w.start();
+    expect(w.states().slice(-3)).toEqual(['preparing', 'recovering', 'stopped']);
+    expect(w.errors()).toContain('internal');
+
+    const n = new World();
+    n.createFailure = new Error('too small');
+    await n.start();
+    expect(n.states()).toEqual(['preparing', 'idle']);
+  });
+
+  it('stops a run whose step fails for another reason (training / pausing → stopped), the error reported', async () => {
+    const w = new World();
+    w.steps = ['ok', 'bug'];
+    await w.start();
+    expect(w.states().slice(-2)).toEqual(['training', 'stopped']);
+    expect(w.errors()).toEqual(['internal']);
+
+    const p = new World();
+    const gate = deferred();
+    p.steps = [gate.promise, 'bug'];
+    void p.start();
+    await p.until('training');
+    p.steps = [];
+    await p.send({ type: 'pause' });
+    p.renderFailure = new Error('a bug in the preview');
+    gate.resolve();
+    await p.until('stopped');
+    expect(p.states().slice(-2)).toEqual(['pausing', 'stopped']);
+  });
+
+  it('opens sessions (preparing → stopped / done); a bad file changes nothing', async () => {
+    const w = await withEdit(2);
+    await w.until('stopped');
+    const before = w.states().length;
+    await w.send({ type: 'openSession', model: MODEL, bytes: new Uint8Array([1, 2, 3]) });
+    expect(w.errors()).toEqual(['session']);
+    expect(w.states().length).toBe(before);
+    expect(w.jobs.at(-1)!.disposed).toBe(false);
+
+    const config = validateConfig({ ...DEFAULT_EDIT_CONFIG, ...CONFIG });
+    const session = async (step: number) =>
+      wrapSession(jobSession(config, step), IMAGE, { quality: 'tiny', savedAt: '2026-12-03T00:00:00Z' });
+    await w.send({ type: 'openSession', model: MODEL, bytes: await session(3) });
+    expect(w.states().slice(-2)).toEqual(['preparing', 'stopped']);
+    await w.send({ type: 'openSession', model: MODEL, bytes: await session(4) });
+    expect(w.states().slice(-2)).toEqual(['preparing', 'done']);
+    expect(w.events.filter((e) => e.type === 'sessionOpened')).toHaveLength(2);
+    // From a stopped edit, the model panel can load another model.
+    await w.send({ type: 'openSession', model: MODEL, bytes: await session(1) });
+    await w.send({ type: 'loadModel', model: { ...MODEL, modelId: 'other' } });
+    expect(w.states().slice(-2)).toEqual(['loadingModel', 'stopped']);
+    // And start over from stopped with the model in memory.
+    await w.start();
+    expect(w.states().slice(-3)).toEqual(['preparing', 'training', 'done']);
+  });
+
+  it('loads a missing model for a run started from a stopped edit (stopped → loadingModel → preparing)', async () => {
+    const w = await withEdit(2);
+    await w.until('stopped');
+    await w.send({
+      type: 'start',
+      model: { ...MODEL, modelId: 'another' },
+      image: IMAGE,
+      config: CONFIG,
+      quality: 'standard',
+    });
+    expect(w.states().slice(-4)).toEqual(['loadingModel', 'preparing', 'training', 'done']);
+  });
+
+  it('refuses a second start while a run goes on, and test hooks without ?debug=1', async () => {
+    const w = new World();
+    const gate = deferred();
+    w.steps = [gate.promise];
+    void w.start();
+    await w.until('training');
+    await w.start();
+    expect(w.errors()).toEqual(['internal']);
+    await w.send({ type: 'simulateDeviceLoss' });
+    expect(w.errors()).toEqual(['internal', 'internal']);
+    gate.resolve();
+    await w.until('done');
+  });
+});
+
+describe('every transition', () => {
+  // Runs after the scenarios above (a file's tests run in order).
+  it('is taken by one of the scenarios, and none outside the table', () => {
+    const table = RUN_STATES.flatMap((from) => RUN_TRANSITIONS[from].map((to) => `${from}→${to}`));
+    expect(
+      [...taken].filter((t) => !table.includes(t)),
+      'transitions outside the table',
+    ).toEqual([]);
+    expect(
+      table.filter((t) => !taken.has(t)),
+      'transitions no scenario took',
+    ).toEqual([]);
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * Downloads: the four renders as PNG (encoded in the worker, so the page never blocks) and the session file (the
+ * job's session with the photo and the app's metadata). A PNG renders at the working size or, asked for full size,
+ * at the photo's own resolution from the current generator (fully convolutional), within what one storage binding
+ * of this device holds; a smaller render says so in a note.
+ */
+import type { RenderKind, RgbaImage } from '../edit/jobTypes';
+import { GpuOutOfMemoryError } from '../gpu/errors';
+import type { AppQuality, ExportKind } from './protocol';
+import { wrapSession } from './sessionFile';
+import type { TrainableJob, WorkerPlatform } from './workerTypes';
+
+export interface ExportInput {
+  image: RgbaImage;
+  quality: AppQuality;
+}
+
+export interface ExportResult {
+  blob: Blob;
+  width?: number;
+  height?: number;
+  note?: string;
+}
+
+export interface ExportContext {
+  job: TrainableJob;
+  input: ExportInput;
+  /** Wraps a GPU promise so that it rejects when the device is lost. */
+  watch<T>(p: Promise<T>): Promise<T>;
+  /** Whether a failure came from a lost device (given a moment to show). */
+  isDeviceFailure(e: unknown): Promise<boolean>;
+  platform: Pick<WorkerPlatform, 'encodePng'>;
+}
+
+const sizeText = (s: { width: number; height: number }) => `${s.width}×${s.height} px`;
+
+/** The session file: settings, generator, optimizer state and the photo. */
+export async function exportSession(ctx: ExportContext): Promise<ExportResult> {
+  const bytes = wrapSession(await ctx.watch(ctx.job.saveSession()), ctx.input.image, {
+    quality: ctx.input.quality,
+    savedAt: new Date().toISOString(),
+  });
+  return { blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }) };
+}
+
+/**
+ * One render as PNG. `fullSize`: at the photo's resolution (capped by the device); when that render fails for
+ * another reason than running out of memory or losing the device, the working size is used with a note. Out of
+ * memory and device loss are the caller's (the device must be replaced).
+ */
+export async function exportRender(ctx: ExportContext, kind: RenderKind, fullSize: boolean): Promise<ExportResult> {
+  const { job, input } = ctx;
+  const own = { width: input.image.width, height: input.image.height };
+  const working = job.workingSize;
+  const bigger = own.width * own.height > working.width * working.height;
+  let note: string | undefined;
+  let renders;
+  if (fullSize && bigger) {
+    try {
+      renders = await ctx.watch(job.render({ fullResolution: true }));
+      const got = job.fullRenderSize;
+      if (got.width < own.width || got.height < own.height) {
+        note =
+          `Rendered at ${sizeText(got)}, the largest this GPU can render in one pass; the photo is ${sizeText(own)}.` +
+          ' Upscale it in an image editor if you need every pixel.';
+      }
+    } catch (e) {
+      if (e instanceof GpuOutOfMemoryError || (await ctx.isDeviceFailure(e))) throw e;
+      renders = await ctx.watch(job.render());
+      note = `The full-size render did not work on this GPU (${e instanceof Error ? e.message : String(e)}); saved at the working size, ${sizeText(working)}.`;
+    }
+  } else {
+    renders = await ctx.watch(job.render());
+  }
+  const img = renders[kind];
+  return { blob: await ctx.platform.encodePng(img), width: img.width, height: img.height, note };
+}
+
+/** The download file name of an export. */
+export function exportFilename(kind: ExportKind, stem = 'text2live'): string {
+  const names: Record<ExportKind, string> = {
+    composite: `${stem}-composite.png`,
+    edit: `${stem}-edit-layer.png`,
+    alpha: `${stem}-alpha.png`,
+    greenscreen: `${stem}-greenscreen.png`,
+    session: `${stem}-session.safetensors`,
+  };
+  return names[kind];
+}
