@@ -9,7 +9,7 @@
  */
 import { Params } from '../gpu/params';
 import type { Tensor } from '../gpu/tensor';
-import { LINEAR_INDEX_WGSL, WG } from '../ops/common';
+import { perElementWgsl, WG } from '../ops/common';
 import type { Parameter } from './parameter';
 import { Optimizer } from './optimizer';
 
@@ -24,18 +24,11 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
-const ADAM_WGSL = /* wgsl */ `
-struct P { n: u32, beta1: f32, c1: f32, beta2: f32, c2: f32, stepSize: f32, bc2Sqrt: f32, eps: f32, wd: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> x: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
+const ADAM_WGSL = perElementWgsl({
+  fields: 'beta1: f32, c1: f32, beta2: f32, c2: f32, stepSize: f32, bc2Sqrt: f32, eps: f32, wd: f32',
+  read: ['grad'],
+  write: ['x', 'm', 'v'],
+  body: `
   let xi = x[i];
   let g = grad[i] + p.wd * xi;
   let mi = m[i] * p.beta1 + p.c1 * g;
@@ -43,8 +36,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let denom = sqrt(vi) / p.bc2Sqrt + p.eps;
   m[i] = mi;
   v[i] = vi;
-  x[i] = xi - p.stepSize * (mi / denom);
-}`;
+  x[i] = xi - p.stepSize * (mi / denom);`,
+});
 
 /** The per-parameter state tensors, in checkpoint order (`optim.<param>.<state>`). */
 export const ADAM_STATE_NAMES = ['m', 'v'] as const;

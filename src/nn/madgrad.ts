@@ -13,7 +13,7 @@
  */
 import { Params } from '../gpu/params';
 import type { Tensor } from '../gpu/tensor';
-import { LINEAR_INDEX_WGSL, WG } from '../ops/common';
+import { perElementWgsl, WG } from '../ops/common';
 import type { Parameter } from './parameter';
 import { Optimizer } from './optimizer';
 
@@ -28,19 +28,11 @@ export interface MadgradOptions {
   eps?: number;
 }
 
-const MADGRAD_WGSL = /* wgsl */ `
-struct P { n: u32, lambda: f32, wd: f32, momentum: f32, ck: f32, eps: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read> x0: array<f32>;
-@group(0) @binding(3) var<storage, read_write> x: array<f32>;
-@group(0) @binding(4) var<storage, read_write> s: array<f32>;
-@group(0) @binding(5) var<storage, read_write> v: array<f32>;
-${LINEAR_INDEX_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= p.n) { return; }
+const MADGRAD_WGSL = perElementWgsl({
+  fields: 'lambda: f32, wd: f32, momentum: f32, ck: f32, eps: f32',
+  read: ['grad', 'x0'],
+  write: ['x', 's', 'v'],
+  body: `
   let xi = x[i];
   let g = grad[i] + p.wd * xi;
   let vi = v[i] + p.lambda * g * g;
@@ -50,8 +42,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let z = x0[i] - si / rms;
   v[i] = vi;
   s[i] = si;
-  x[i] = p.momentum * xi + p.ck * z;
-}`;
+  x[i] = p.momentum * xi + p.ck * z;`,
+});
 
 /** The per-parameter state tensors, in checkpoint order (`optim.<param>.<state>`). */
 export const MADGRAD_STATE_NAMES = ['s', 'v', 'x0'] as const;
