@@ -6,8 +6,11 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { testEngine } from '../../test/gpu';
+import { HubTestServer } from '../clip/hubTestServer';
+import { modelFileList } from '../clip/modelFiles';
 import { decodeSafetensors } from '../nn/safetensors';
 import { parseEditArgs, UsageError } from './editCommand';
+import { cachedModelDir } from './modelCache';
 import { runEdit } from './runEdit';
 
 const PHOTO = new URL('../../../shared/data/images/woman-on-bench.png', import.meta.url).pathname;
@@ -50,9 +53,28 @@ describe('text2live edit: arguments', () => {
     expect(parseEditArgs(['--help'])).toBeNull();
   });
 
+  it('takes the model from --model, or from the cache (fetched from the hub) without it', () => {
+    const env = { TEXT2LIVE_CACHE_DIR: '/cache', TEXT2LIVE_HUB_URL: 'http://mirror.local/' };
+    expect(parseEditArgs(['a.jpg', '--prompt', 'x', '--model', 'm'], env)!.modelSource).toEqual({
+      dir: 'm',
+      modelId: 'Xenova/clip-vit-base-patch32',
+      precision: 'fp32',
+      hubUrl: 'http://mirror.local',
+      cacheRoot: '/cache',
+    });
+    const fetched = parseEditArgs(['a.jpg', '--prompt', 'x', '--precision', 'fp16', '--hub-url', 'http://h:1'], env)!;
+    expect(fetched.model).toBeNull();
+    expect(fetched.precision).toBe('fp16');
+    expect(fetched.modelSource).toMatchObject({ dir: null, hubUrl: 'http://h:1', precision: 'fp16' });
+    expect(() => parseEditArgs(['a.jpg', '--prompt', 'x', '--model', 'm', '--model-id', 'a/b'], env)).toThrow(
+      /exclude each other/,
+    );
+    expect(() => parseEditArgs(['a.jpg', '--prompt', 'x', '--model-id', '../up'], env)).toThrow(/--model-id/);
+    expect(() => parseEditArgs(['a.jpg', '--prompt', 'x', '--hub-url', 'file:///x'], env)).toThrow(/http\(s\) URL/);
+  });
+
   it('rejects wrong arguments with a clear message', () => {
     expect(() => parseEditArgs(['a.jpg', '--model', 'm'])).toThrow(/--prompt is required/);
-    expect(() => parseEditArgs(['a.jpg', '--prompt', 'x'])).toThrow(/--model is required/);
     expect(() => parseEditArgs(['--prompt', 'x', '--model', 'm'])).toThrow(/missing the input image/);
     expect(() => parseEditArgs(['a.jpg', '--prompt', 'x', '--model', 'm', '--quality', 'best'])).toThrow(
       /--quality must be one of/,
@@ -127,15 +149,31 @@ describe('text2live edit: the command', () => {
     expect(decodeSafetensors(readFileSync(join(stopped, 'session.safetensors'))).metadata.step).toBe('1');
     expect(JSON.parse(readFileSync(join(stopped, 'log.json'), 'utf8'))).toHaveLength(1);
 
+    // Without --model: the model comes from a hub (a local server in its layout) through the model cache.
+    const hub = new HubTestServer().addModel(
+      'test/tiny-clip',
+      'models/tiny-clip',
+      modelFileList('fp32').map((f) => f.path),
+    );
+    await hub.start();
+    const cacheRoot = join(dir, 'cache');
+    const env = { TEXT2LIVE_CACHE_DIR: cacheRoot, TEXT2LIVE_HUB_URL: hub.origin };
+    const fromHub = base.filter((a, i) => a !== '--model' && base[i - 1] !== '--model');
     const done = join(dir, 'done');
     const lines: string[] = [];
-    const result = await runEdit(parseEditArgs([PHOTO, ...base, '--steps', '1', '--out', done])!, {
+    const cmd = parseEditArgs([PHOTO, ...fromHub, '--model-id', 'test/tiny-clip', '--steps', '1', '--out', done], env)!;
+    const result = await runEdit(cmd, {
       log: (l) => lines.push(l),
       progress: (l) => lines.push(l),
       signal: new AbortController().signal,
       engine,
-    });
+    }).finally(() => hub.stop());
     expect(result).toMatchObject({ interrupted: false, stepsDone: 1 });
+    expect(lines[0]).toMatch(
+      /^model: fetching 5 files of test\/tiny-clip \(fp32\) from http:\/\/127\.0\.0\.1:\d+ into /,
+    );
+    expect(lines.some((l) => /\[5\/5\] onnx\/text_model\.onnx .*100%/.test(l))).toBe(true);
+    expect(existsSync(join(cachedModelDir(cacheRoot, 'test/tiny-clip'), 'onnx', 'text_model.onnx'))).toBe(true);
     expect(lines.some((l) => /step 1\/1 .*steps\/s .*ETA/.test(l))).toBe(true);
     for (const name of ['composite', 'edit', 'alpha', 'greenscreen']) {
       const meta = await sharp(join(done, `${name}.png`)).metadata();

@@ -4,13 +4,10 @@
  */
 import { parseArgs } from 'node:util';
 import { QUALITY_LEVELS, type QualityLevel } from '../edit/quality';
+import { MODEL_OPTIONS, MODEL_OPTIONS_USAGE, parseModelChoice, type ModelChoice } from './modelOptions';
+import { UsageError } from './usageError';
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
 export interface EditCommand {
   image: string;
@@ -25,8 +22,11 @@ export interface EditCommand {
   quality: QualityLevel;
   steps: number | null;
   seed: number | null;
-  model: string;
+  /** `--model` folder, or null: the cached copy of `modelSource.modelId`, fetched first when missing. */
+  model: string | null;
   precision: 'fp32' | 'fp16';
+  /** Where the model comes from (folder, or Hub + cache folder). */
+  modelSource: ModelChoice;
   out: string;
   /** JSON file of config overrides (camelCase keys or the reference's snake_case keys). */
   configFile: string | null;
@@ -34,11 +34,13 @@ export interface EditCommand {
   checkpointEvery: number | null;
 }
 
-export const EDIT_USAGE = `Usage: text2live edit <image> --prompt <text> --model <dir> [options]
+export const EDIT_USAGE = `Usage: text2live edit <image> --prompt <text> [--model <dir>] [options]
 
 Trains a Text2LIVE edit layer for one image on this machine's WebGPU adapter and writes
 composite.png, edit.png (RGBA), alpha.png, greenscreen.png, snapshots/, log.json and
 session.safetensors (generator + optimizer state + settings) into --out.
+Without --model, the CLIP model is fetched once from the Hub into the model cache
+($TEXT2LIVE_CACHE_DIR, else $XDG_CACHE_HOME/text2live, else ~/.cache/text2live) and reused.
 
 Options:
   --prompt <text>        what the edit layer shows, e.g. "golden horse" (required)
@@ -48,8 +50,7 @@ Options:
   --quality <level>      ${QUALITY_LEVELS.join(' | ')} (default: standard)
   --steps <n>            override the number of optimizer steps
   --seed <n>             random seed (default: a random one, recorded in the session)
-  --model <dir>          CLIP model folder in the Hugging Face / transformers.js layout (required)
-  --precision <p>        fp32 | fp16 vision weights file (default: fp32)
+${MODEL_OPTIONS_USAGE}
   --config <file.json>   config overrides (any key of the reference image config)
   --checkpoint-every <n> also save the session every n steps (default: with each snapshot)
   --out <dir>            output folder (default: results)
@@ -64,8 +65,11 @@ function positiveInt(name: string, v: string | undefined, allowZero = false): nu
   return n;
 }
 
-/** Parses `edit` arguments (without the leading "edit"). Returns null for --help. */
-export function parseEditArgs(argv: readonly string[]): EditCommand | null {
+/** Parses `edit` arguments (without the leading "edit"); `env` supplies the cache folder and hub URL. Null for --help. */
+export function parseEditArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): EditCommand | null {
   let parsed;
   try {
     parsed = parseArgs({
@@ -80,8 +84,7 @@ export function parseEditArgs(argv: readonly string[]): EditCommand | null {
         quality: { type: 'string' },
         steps: { type: 'string' },
         seed: { type: 'string' },
-        model: { type: 'string' },
-        precision: { type: 'string' },
+        ...MODEL_OPTIONS,
         config: { type: 'string' },
         'checkpoint-every': { type: 'string' },
         out: { type: 'string' },
@@ -102,15 +105,11 @@ export function parseEditArgs(argv: readonly string[]): EditCommand | null {
   }
   const prompt = v.prompt?.trim();
   if (!prompt) throw new UsageError('--prompt is required (what the edit layer shows, e.g. "golden horse")');
-  if (!v.model) throw new UsageError('--model is required (a CLIP model folder, e.g. models/tiny-clip)');
   const quality = (v.quality ?? 'standard') as QualityLevel;
   if (!QUALITY_LEVELS.includes(quality)) {
     throw new UsageError(`--quality must be one of ${QUALITY_LEVELS.join(', ')}, got "${v.quality}"`);
   }
-  const precision = v.precision ?? 'fp32';
-  if (precision !== 'fp32' && precision !== 'fp16') {
-    throw new UsageError(`--precision must be fp32 or fp16, got "${precision}"`);
-  }
+  const modelSource = parseModelChoice(v, env);
   return {
     image: parsed.positionals[0],
     prompt,
@@ -120,8 +119,9 @@ export function parseEditArgs(argv: readonly string[]): EditCommand | null {
     quality,
     steps: positiveInt('steps', v.steps),
     seed: positiveInt('seed', v.seed, true),
-    model: v.model,
-    precision,
+    model: modelSource.dir,
+    precision: modelSource.precision,
+    modelSource,
     out: v.out ?? 'results',
     configFile: v.config ?? null,
     checkpointEvery: positiveInt('checkpoint-every', v['checkpoint-every']),

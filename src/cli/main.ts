@@ -1,54 +1,126 @@
 /**
  * `text2live` command-line entry (Node, any machine with a WebGPU adapter):
- *   text2live edit photo.jpg --prompt "golden horse" --src horse --roi horse --quality reference --model <dir> --out results/
+ *   text2live edit photo.jpg --prompt "golden horse" --src horse --roi horse --quality reference --out results/
+ *   text2live fetch-model [--model-id ID] [--precision fp16]
  */
+import { ModelLoadError } from '../clip/modelLoadError';
 import { parseEditArgs, UsageError, EDIT_USAGE } from './editCommand';
+import { FETCH_MODEL_USAGE, parseFetchModelArgs } from './fetchModelCommand';
+import { ensureCachedModel } from './modelCache';
 import { runEdit } from './runEdit';
 
 const MAIN_USAGE = `Usage: text2live <command> [options]
 
 Commands:
-  edit    train an edit layer for an image (text2live edit --help)`;
+  edit         train an edit layer for an image (text2live edit --help)
+  fetch-model  download the CLIP model into the cache ahead of time (text2live fetch-model --help)`;
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h') {
-    console.log(MAIN_USAGE);
-    return command ? 0 : 2;
-  }
-  if (command !== 'edit') {
-    console.error(`text2live: unknown command "${command}"\n\n${MAIN_USAGE}`);
+/** stderr progress that overwrites itself on a terminal, and normal lines that never land on a progress line. */
+function terminal() {
+  const tty = process.stderr.isTTY === true;
+  let open = false;
+  const endProgress = () => {
+    if (open) process.stderr.write('\n');
+    open = false;
+  };
+  return {
+    tty,
+    progress(line: string) {
+      if (tty) {
+        process.stderr.write(`\r${line}\x1b[K`);
+        open = true;
+      } else process.stderr.write(`${line}\n`);
+    },
+    log(line: string) {
+      endProgress();
+      console.log(line);
+    },
+    error(line: string) {
+      endProgress();
+      console.error(line);
+    },
+    endProgress,
+  };
+}
+
+function usageFailure(command: string, e: unknown, usage: string): number {
+  if (e instanceof UsageError) {
+    console.error(`text2live ${command}: ${e.message}\n\n${usage}`);
     return 2;
   }
+  throw e;
+}
+
+/** 130 for a cancelled download (Ctrl-C), like an interrupted edit; 1 for other failures. */
+function failureCode(e: unknown): number {
+  return e instanceof ModelLoadError && e.kind === 'cancelled' ? 130 : 1;
+}
+
+async function fetchModel(argv: readonly string[]): Promise<number> {
   let cmd;
   try {
-    cmd = parseEditArgs(rest);
+    cmd = parseFetchModelArgs(argv);
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`text2live edit: ${e.message}\n\n${EDIT_USAGE}`);
-      return 2;
-    }
-    throw e;
+    return usageFailure('fetch-model', e, FETCH_MODEL_USAGE);
+  }
+  if (!cmd) {
+    console.log(FETCH_MODEL_USAGE);
+    return 0;
+  }
+  const term = terminal();
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    term.error('Stopping the download; the next run resumes it (Ctrl-C again to quit at once)...');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const dir = await ensureCachedModel({
+      ...cmd,
+      signal: abort.signal,
+      log: (line) => term.error(line), // stdout carries only the folder, for `--model "$(text2live fetch-model)"`
+      progress: term.progress,
+      progressIntervalMs: term.tty ? 100 : 2000,
+    });
+    term.endProgress();
+    console.log(dir);
+    return 0;
+  } catch (e) {
+    term.error(`text2live fetch-model: ${(e as Error).message}`);
+    return failureCode(e);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+async function edit(argv: readonly string[]): Promise<number> {
+  let cmd;
+  try {
+    cmd = parseEditArgs(argv);
+  } catch (e) {
+    return usageFailure('edit', e, EDIT_USAGE);
   }
   if (!cmd) {
     console.log(EDIT_USAGE);
     return 0;
   }
+  const term = terminal();
   const abort = new AbortController();
   const onSigint = () => {
     if (abort.signal.aborted) process.exit(130);
-    process.stderr.write('\nStopping after this step and saving (Ctrl-C again to quit at once)...\n');
+    term.error('Stopping after this step and saving (Ctrl-C again to quit at once)...');
     abort.abort();
   };
   process.on('SIGINT', onSigint);
-  const tty = process.stderr.isTTY;
   try {
     const result = await runEdit(cmd, {
-      log: (line) => console.log(line),
-      progress: (line) => (tty ? process.stderr.write(`\r${line}`) : process.stderr.write(`${line}\n`)),
+      log: term.log,
+      progress: term.progress,
       signal: abort.signal,
+      interactive: term.tty,
     });
-    if (tty) process.stderr.write('\n');
+    term.endProgress();
     console.log(
       result.interrupted
         ? `Interrupted at step ${result.stepsDone}/${result.totalSteps}: the last snapshot and session.safetensors are in ${result.outDir}`
@@ -56,10 +128,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     return result.interrupted ? 130 : 0;
   } catch (e) {
-    if (tty) process.stderr.write('\n');
-    console.error(`text2live edit: ${(e as Error).message}`);
-    return 1;
+    term.error(`text2live edit: ${(e as Error).message}`);
+    return failureCode(e);
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h') {
+    console.log(MAIN_USAGE);
+    return command ? 0 : 2;
+  }
+  if (command === 'edit') return edit(rest);
+  if (command === 'fetch-model') return fetchModel(rest);
+  console.error(`text2live: unknown command "${command}"\n\n${MAIN_USAGE}`);
+  return 2;
 }

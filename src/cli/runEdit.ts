@@ -11,6 +11,8 @@ import { EditJob } from '../edit/job';
 import type { EditRenders, StepReport } from '../edit/jobTypes';
 import { applyQuality } from '../edit/quality';
 import type { EditCommand } from './editCommand';
+import { formatDuration } from './formatDuration';
+import { modelFolder } from './modelFolder';
 
 export interface RunIo {
   /** A line of normal output. */
@@ -21,6 +23,8 @@ export interface RunIo {
   signal: AbortSignal;
   /** Use this engine instead of creating one (tests). */
   engine?: Engine;
+  /** Progress goes to a terminal (lines overwrite each other): model download lines may come often. */
+  interactive?: boolean;
 }
 
 export interface RunResult {
@@ -37,13 +41,7 @@ async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<vo
   await rename(tmp, path);
 }
 
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-}
+export { formatDuration };
 
 export function progressLine(r: StepReport, stepsPerSecond: number): string {
   const width = 24;
@@ -95,7 +93,10 @@ async function writeRenders(dir: string, renders: EditRenders, prefix = ''): Pro
 export async function runEdit(cmd: EditCommand, io: RunIo): Promise<RunResult> {
   const image = await readImageFile(cmd.image);
   const config = await buildConfig(cmd);
-  const files = await loadModelFromDirectory(cmd.model, { precision: cmd.precision });
+  const files = await loadModelFromDirectory(await modelFolder(cmd.modelSource, io), {
+    modelId: cmd.modelSource.dir === null ? cmd.modelSource.modelId : undefined,
+    precision: cmd.precision,
+  });
   const engine = io.engine ?? (await nodeEngine());
   const clip = await createClipModel(engine, files);
   const s = engine.ctx.summary;

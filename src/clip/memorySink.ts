@@ -17,6 +17,8 @@ export class MemorySink implements DownloadSink {
   private saved = 0;
   private pending: Promise<void> = Promise.resolve();
   private storeBroken = false;
+  /** Whether the store may hold bytes of this key (loaded at open, or checkpointed since). */
+  private stored = false;
   length = 0;
 
   private constructor(
@@ -38,6 +40,7 @@ export class MemorySink implements DownloadSink {
       sink.length = sink.saved = partial.length;
       sink.meta = partial.meta;
       sink.heldAtOpen = { length: partial.length, meta: partial.meta };
+      sink.stored = true;
     }
     return sink;
   }
@@ -48,7 +51,7 @@ export class MemorySink implements DownloadSink {
 
   async begin(meta: DownloadMeta, offset: number): Promise<void> {
     if (offset === 0) {
-      if (this.saved > 0 || this.heldAtOpen) await this.dropStored();
+      await this.dropStored();
       this.buffer = new Uint8Array(meta.total ?? 0);
       this.length = 0;
     } else if (meta.total !== null && this.buffer.byteLength < meta.total) {
@@ -110,6 +113,7 @@ export class MemorySink implements DownloadSink {
     const from = this.saved;
     const bytes = this.buffer.subarray(from, this.length); // never rewritten: writes only go past `length`
     this.saved = this.length;
+    this.stored = true;
     this.pending = this.pending
       .then(() => store.append(this.key, { total, etag: meta.etag, sha256: meta.sha256 }, from, bytes))
       .catch((error: unknown) => {
@@ -121,6 +125,8 @@ export class MemorySink implements DownloadSink {
   private async dropStored(): Promise<void> {
     await this.pending;
     this.saved = 0;
+    if (!this.stored) return;
+    this.stored = false;
     await this.store?.delete(this.key).catch(() => undefined);
   }
 }
