@@ -433,3 +433,71 @@ test('GPU failures: a lost device is replaced and the edit continues; running ou
       `out of memory ${((Date.now() - lossDone) / 1000).toFixed(1)} s`,
   );
 });
+
+test('pause and stop work in every phase: the download, the setup, the first step; a page error keeps the edit', async ({
+  page,
+  context,
+}, testInfo) => {
+  test.setTimeout(10 * 60_000);
+  const server = await serveModels(context);
+  const state = page.getByTestId('run-state');
+  let release!: () => void;
+  server.hold = new Promise<void>((r) => (release = r));
+  await page.goto(APP_URL);
+  const photo = await smallPhoto('dog-on-bench.png');
+  await startTinyEdit(page, photo, 'dog-on-bench.png', 3);
+
+  // The download: pause and resume it, then stop it; nothing is left running, and the model panel says so.
+  await expect(page.getByTestId('model-state')).toHaveAttribute('data-state', 'loading', { timeout: 60_000 });
+  await expect(state).toHaveText('Preparing');
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await expect(state).toHaveText('Pausing…');
+  await page.getByRole('button', { name: 'Resume', exact: true }).click();
+  await expect(state).toHaveText('Preparing');
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await expect(state).toHaveText('Ready', { timeout: 60_000 });
+  await expect(page.getByTestId('notice').filter({ hasText: 'The model download was cancelled' })).toBeVisible();
+  await expect(page.getByTestId('model-state')).not.toHaveAttribute('data-state', 'loading');
+
+  // The first step (it compiles every kernel on a software GPU): a pause waits for it, then holds.
+  release();
+  server.hold = null;
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(state).toHaveText('Training', { timeout: STEP_TIMEOUT });
+  await expect(page.getByTestId('result-canvas')).toHaveAttribute('data-step', '0', { timeout: STEP_TIMEOUT });
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await expect(state).toHaveText(/Pausing…|Paused/);
+  await expect(state).toHaveText('Paused', { timeout: STEP_TIMEOUT });
+  const pausedAt = await stepShown(page);
+  expect(pausedAt).toBeLessThanOrEqual(1);
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await expect(state).toHaveText('Stopped', { timeout: STEP_TIMEOUT });
+  const stoppedAt = await stepShown(page);
+
+  // The setup of a new run: a stop drops it and the edit from before comes back.
+  await page.getByRole('button', { name: 'Start over' }).click();
+  await expect(state).toHaveText(/Preparing|Training/);
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await expect(state).toHaveText(/Stopping…|Stopped/);
+  await expect(state).toHaveText('Stopped', { timeout: STEP_TIMEOUT });
+  await expect(page.getByTestId('progress-text')).toContainText(`of 3`);
+
+  // A rendering error does not blank the page: the photo, settings and edit stay, the session can be saved and the
+  // diagnostics copied, and the editor comes back.
+  await page.getByRole('button', { name: 'Simulate a page error' }).click();
+  const broken = page.getByTestId('page-error');
+  await expect(broken).toBeVisible();
+  await expect(broken).toContainText('simulated rendering error');
+  await expect(page.getByTestId('diagnostics')).toContainText(/Run: (stopped|done), step \d+ of 3/);
+  const [session] = await Promise.all([
+    page.waitForEvent('download', { timeout: 120_000 }),
+    page.getByTestId('page-error-session').click(),
+  ]);
+  expect(session.suggestedFilename()).toBe('text2live-session.safetensors');
+  await session.saveAs(testInfo.outputPath('session-after-page-error.safetensors'));
+  await page.getByRole('button', { name: 'Show the editor again' }).click();
+  await expect(page.getByTestId('photo-name')).toHaveText('dog-on-bench.png');
+  await expect(page.getByRole('textbox', { name: /Edit layer/ })).toHaveValue('golden');
+  await expect(state).toHaveText(/Stopped|Done/);
+  expect(await stepShown(page)).toBeGreaterThanOrEqual(stoppedAt);
+});

@@ -21,6 +21,8 @@ export interface ModelServer {
   requests: string[];
   /** Set to make every model request fail this way. */
   failWith: 'none' | 404 | 'abort';
+  /** While set, requests of the vision model file wait for it (a download in progress). */
+  hold: Promise<void> | null;
 }
 
 /**
@@ -28,12 +30,13 @@ export interface ModelServer {
  * Hugging Face Hub with a network error (these machines have no network), and records every request.
  */
 export async function serveModels(context: BrowserContext): Promise<ModelServer> {
-  const server: ModelServer = { served: [], requests: [], failWith: 'none' };
+  const server: ModelServer = { served: [], requests: [], failWith: 'none', hold: null };
   context.on('request', (r: Request) => server.requests.push(r.url()));
   await context.route('**/models/**', async (route) => {
     const url = new URL(route.request().url());
     const rel = decodeURIComponent(url.pathname.replace(/^\/models\//, ''));
     if (server.failWith === 'abort') return route.abort('connectionreset');
+    if (server.hold && rel.includes('vision_model')) await server.hold;
     const file = new URL(rel, MODELS_DIR);
     let ok = false;
     try {
@@ -44,15 +47,18 @@ export async function serveModels(context: BrowserContext): Promise<ModelServer>
     if (server.failWith === 404 || !ok) return route.fulfill({ status: 404, body: 'Not found' });
     const body = readFileSync(file);
     server.served.push(rel.slice(rel.indexOf('/') + 1));
-    await route.fulfill({
-      status: 200,
-      body,
-      headers: {
-        'Content-Type': rel.endsWith('.json') ? 'application/json' : 'application/octet-stream',
-        'Content-Length': String(body.length),
-        'Cross-Origin-Resource-Policy': 'same-origin',
-      },
-    });
+    // A request the page cancelled while it was held has nobody to answer.
+    await route
+      .fulfill({
+        status: 200,
+        body,
+        headers: {
+          'Content-Type': rel.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+          'Content-Length': String(body.length),
+          'Cross-Origin-Resource-Policy': 'same-origin',
+        },
+      })
+      .catch(() => undefined);
   });
   await context.route(/^https:\/\/([a-z0-9-]+\.)*(huggingface\.co|hf\.co)\//, (route) =>
     route.abort('internetdisconnected'),

@@ -81,7 +81,13 @@ export function createRunSlice({ set, get, client }: SliceContext): Slice<RunSli
         configError(e instanceof ConfigError ? e.message : String(e));
         return;
       }
-      set((st) => ({ error: null, run: { ...st.run, requested: 'start', activity: 'Setting up the edit…' } }));
+      // The chart starts empty; the previous one comes back if the worker has to bring that edit back.
+      set((st) => ({
+        error: null,
+        losses: [],
+        lossesBefore: st.losses,
+        run: { ...st.run, requested: 'start', activity: 'Setting up the edit…' },
+      }));
       // A copy of the bitmap goes to the worker, which reads its pixels there.
       const image = await createImageBitmap(s.input.bitmap);
       client().send({ type: 'start', model: get().modelSpec(), image, config, quality: s.quality });
@@ -117,7 +123,12 @@ export function createRunSlice({ set, get, client }: SliceContext): Slice<RunSli
         return;
       }
       const input = get().input;
-      set((st) => ({ error: null, run: { ...st.run, requested: 'openSession', activity: 'Opening the session…' } }));
+      set((st) => ({
+        error: null,
+        losses: [],
+        lossesBefore: st.losses,
+        run: { ...st.run, requested: 'openSession', activity: 'Opening the session…' },
+      }));
       const image = input ? await createImageBitmap(input.bitmap) : undefined;
       client().send({ type: 'openSession', model: get().modelSpec(), bytes, image });
     },
@@ -179,8 +190,6 @@ function onRunEvent(ev: EditEvent, set: SliceContext['set'], get: SliceContext['
           stepsPerSecond: 0,
           etaSeconds: null,
         },
-        // A new run's chart starts empty; the previous one is kept in case the worker brings that edit back.
-        ...(ev.step === 0 && s.losses.length > 0 ? { losses: [], lossesBefore: s.losses } : {}),
       }));
       return;
     case 'progress': {
@@ -256,7 +265,6 @@ function onRunEvent(ev: EditEvent, set: SliceContext['set'], get: SliceContext['
       set({ debugMemory: { limitBytes: ev.limitBytes, usedBytes: ev.usedBytes, peakBytes: ev.peakBytes } });
       return;
     case 'sessionOpened':
-      set((s) => ({ losses: [], lossesBefore: s.losses }));
       notice('info', `Session opened at step ${ev.step} of ${ev.totalSteps}.`);
       return;
     case 'exported':
