@@ -16,6 +16,7 @@ import {
   type ModelProgressEvent,
 } from './modelManager';
 import { PARTIAL_CACHE_NAME, cacheStoragePartialStore, memoryPartialStore, type PartialStore } from './partialStore';
+import { downloadResumable, type DownloadSink } from './resumableDownload';
 import { requestPersistentStorage } from './storageBudget';
 
 const TINY_DIR = fileURLToPath(new URL('../../models/tiny-clip', import.meta.url));
@@ -250,6 +251,27 @@ describe('ModelManager downloads', () => {
     expect(sameBytes(files.textModel, whole)).toBe(true);
     expect(hub.resolveRequests(ID, TEXT).map((r) => r.range)).toEqual([`bytes=${whole.byteLength}-`]);
     expect(cache.map.has(url)).toBe(true);
+  });
+
+  it('does not retry a failure to store the bytes (a full disk): it is not the network', async () => {
+    let kept = 0;
+    const sink: DownloadSink = {
+      length: 0,
+      held: () => null,
+      begin: async () => undefined,
+      async write(chunk) {
+        if (this.length > 1_000_000)
+          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        this.length += chunk.byteLength;
+      },
+      keep: async () => void kept++,
+      sha256: async () => null,
+      discard: async () => undefined,
+    };
+    const download = downloadResumable({ url: textUrl(), file: TEXT, source: 'hub', sink, fetch, retryDelayMs: 1 });
+    await expect(download).rejects.toThrow(/ENOSPC/);
+    expect(hub.resolveRequests(ID, TEXT)).toHaveLength(1);
+    expect(kept).toBe(1);
   });
 
   it('keeps partial bytes in Cache Storage across a reload, and reports them', async () => {

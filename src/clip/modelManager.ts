@@ -604,8 +604,8 @@ export class ModelManager {
 
 /** One-shot convenience: `new ModelManager(managerOptions).load(options)`. */
 export function loadClipModel(options: LoadModelOptions & ModelManagerOptions = {}): Promise<ClipModelFiles> {
-  const { sources, cache, fetch, ...load } = options;
-  return new ModelManager({ sources, cache, fetch }).load(load);
+  const { modelId, precision, include, onProgress, signal, ...manager } = options;
+  return new ModelManager(manager).load({ modelId, precision, include, onProgress, signal });
 }
 
 /** The named file of a load result, or a clear error when it was not included. */

@@ -114,6 +114,13 @@ function offline(file: string, url: string, error: unknown): ModelLoadError {
   );
 }
 
+/** A failure to store bytes (a full disk, a closed file): not the network's fault, so never retried. */
+class SinkWriteError extends Error {
+  constructor(readonly original: unknown) {
+    super(errorDetail(original));
+  }
+}
+
 /** Copies a body into the sink with byte progress. Read errors are rethrown as they are (the caller decides). */
 async function pump(
   body: ReadableStream<Uint8Array>,
@@ -126,7 +133,11 @@ async function pump(
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      await sink.write(value);
+      try {
+        await sink.write(value);
+      } catch (error) {
+        throw new SinkWriteError(error);
+      }
       if (sink.length - reported >= PROGRESS_STEP) {
         reported = sink.length;
         onLoaded(sink.length);
@@ -315,6 +326,10 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
         emit({ loaded: sink.length, total, phase: 'downloading' });
       }
     } catch (error) {
+      if (error instanceof SinkWriteError) {
+        await sink.keep().catch(() => undefined);
+        throw error.original;
+      }
       if (isAbortError(error, signal)) return cancelled(error);
       broke = error;
     }
