@@ -255,14 +255,16 @@ describe('ModelManager downloads', () => {
 
   it('does not retry a failure to store the bytes (a full disk): it is not the network', async () => {
     let kept = 0;
+    let written = 0;
     const sink: DownloadSink = {
-      length: 0,
+      get length() {
+        return written;
+      },
       held: () => null,
       begin: async () => undefined,
       async write(chunk) {
-        if (this.length > 1_000_000)
-          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-        this.length += chunk.byteLength;
+        if (written > 1_000_000) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        written += chunk.byteLength;
       },
       keep: async () => void kept++,
       sha256: async () => null,
