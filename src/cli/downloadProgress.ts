@@ -10,11 +10,18 @@ import { formatDuration } from './formatDuration';
 
 export type FileProgressEvent = ModelProgressEvent & { index: number; count: number };
 
-export function downloadProgressLine(e: FileProgressEvent, bytesPerSecond: number, resumedFrom: number): string {
+export function downloadProgressLine(
+  e: FileProgressEvent,
+  bytesPerSecond: number,
+  resumedFrom: number,
+  retry = 0,
+): string {
   const head = `[${e.index}/${e.count}] ${e.file}`;
   if (e.phase === 'verifying') return `${head}  ${formatBytes(e.loaded)}  verifying SHA-256…`;
   const speed = bytesPerSecond > 0 ? `  ${formatBytes(bytesPerSecond)}/s` : '';
-  const resumed = resumedFrom > 0 ? `  (resumed at ${formatBytes(resumedFrom)})` : '';
+  const resumed =
+    (resumedFrom > 0 ? `  (resumed at ${formatBytes(resumedFrom)})` : '') +
+    (retry > 0 ? `  (connection dropped, retry ${retry})` : '');
   if (e.total === null || e.total === 0) return `${head}  ${formatBytes(e.loaded)}${speed}${resumed}`;
   const width = 24;
   const fraction = Math.min(1, e.loaded / e.total);
@@ -23,8 +30,19 @@ export function downloadProgressLine(e: FileProgressEvent, bytesPerSecond: numbe
   const eta = bytesPerSecond > 0 ? (e.total - e.loaded) / bytesPerSecond : Infinity;
   return (
     `${bar} ${head}  ${formatBytes(e.loaded)} / ${formatBytes(e.total)}  ${Math.floor(fraction * 100)}%` +
-    `${speed}  ETA ${formatDuration(eta)}${resumed}`
+    `${speed}${fraction < 1 ? `  ETA ${formatDuration(eta)}` : ''}${resumed}`
   );
+}
+
+/** The line once a file is in place. */
+export function fileDoneLine(f: {
+  path: string;
+  size: number;
+  sha256: string | null;
+  index: number;
+  count: number;
+}): string {
+  return `[${f.index}/${f.count}] ${f.path}  ${formatBytes(f.size)}  ${f.sha256 ? 'SHA-256 verified' : 'size checked'}`;
 }
 
 /** Turns progress events into lines, at most one per `intervalMs` except a file's first and last. */
@@ -34,6 +52,7 @@ export class DownloadMeter {
   private startedAt = 0;
   private startBytes = 0;
   private resumedFrom = 0;
+  private retry = 0;
   private lastLine = -Infinity;
 
   constructor(
@@ -45,7 +64,11 @@ export class DownloadMeter {
     const t = this.now();
     const newRequest = e.file !== this.file || e.retry !== undefined || e.resumedFrom !== undefined;
     if (newRequest && e.phase !== 'verifying') {
-      if (e.file !== this.file) this.resumedFrom = e.resumedFrom ?? 0;
+      if (e.file !== this.file) {
+        this.resumedFrom = e.resumedFrom ?? 0;
+        this.retry = 0;
+      }
+      if (e.retry !== undefined) this.retry = e.retry;
       this.file = e.file;
       this.startedAt = t;
       this.startBytes = e.loaded;
@@ -56,6 +79,6 @@ export class DownloadMeter {
     this.lastLine = t;
     const seconds = (t - this.startedAt) / 1000;
     const speed = seconds > 0.2 ? (e.loaded - this.startBytes) / seconds : 0;
-    return downloadProgressLine(e, speed, this.resumedFrom);
+    return downloadProgressLine(e, speed, this.resumedFrom, this.retry);
   }
 }

@@ -113,6 +113,8 @@ describe('ensureCachedModel', () => {
     expect(existsSync(join(dir, `${TEXT}.part`))).toBe(false);
     expect(logs).toEqual([`model: fetching 5 files of ${ID} (fp32) from ${hub.origin} into ${dir}`]);
     expect(lines.some((l) => l.includes(`[5/5] ${TEXT}`) && l.includes('100%'))).toBe(true);
+    expect(lines.at(-1)).toBe(`[5/5] ${TEXT}  6.5 MB  SHA-256 verified`);
+    expect(lines).toContain('[1/5] config.json  1.3 kB  size checked'); // a git blob id is not a content hash
     // The ONNX files' SHA-256 came from the Hub's redirect (X-Linked-Etag) and was checked.
     expect(lines.filter((l) => l.includes('verifying SHA-256')).map((l) => l.split(' ')[1])).toEqual([
       'onnx/vision_model.onnx',
@@ -159,8 +161,10 @@ describe('ensureCachedModel', () => {
     const again = freshRoot();
     hub.faults.set(`${ID}/${TEXT}`, { kind: 'drop', after: 2_000_000 });
     hub.requests.length = 0;
-    await ensureCachedModel(options(again, { include: ['textModel'] }));
+    const retried: string[] = [];
+    await ensureCachedModel(options(again, { include: ['textModel'], progress: (l) => retried.push(l) }));
     expect(sameFile(join(cachedModelDir(again, ID), TEXT), hub.file(ID, TEXT))).toBe(true);
+    expect(retried.some((l) => l.includes('(connection dropped, retry 1)'))).toBe(true);
     expect(hub.resolveRequests(ID, TEXT).map((r) => r.range)).toEqual([null, expect.stringMatching(/^bytes=\d+-$/)]);
   });
 

@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fetchModelToDirectory, missingModelFiles, type FetchModelOptions } from '../clip/modelFetchNode';
 import { DEFAULT_HUB_ENDPOINT, DEFAULT_HUB_REVISION, checkModelId, type Precision } from '../clip/modelFiles';
-import { DownloadMeter } from './downloadProgress';
+import { DownloadMeter, fileDoneLine } from './downloadProgress';
 
 export const CACHE_DIR_ENV = 'TEXT2LIVE_CACHE_DIR';
 export const HUB_URL_ENV = 'TEXT2LIVE_HUB_URL';
@@ -96,6 +96,7 @@ export async function ensureCachedModel(options: EnsureModelOptions): Promise<st
       const line = meter.line(event);
       if (line !== null) options.progress?.(line);
     },
+    onFileDone: (file) => options.progress?.(fileDoneLine(file)),
   });
   return dir;
 }

@@ -37,6 +37,8 @@ export interface FetchModelOptions {
   signal?: AbortSignal;
   /** Byte progress of each file; `index` / `count` count the files still to fetch. */
   onProgress?: (event: ModelProgressEvent & { index: number; count: number }) => void;
+  /** A file is complete and in place; `sha256` is the stated hash it matched, null when checked by size only. */
+  onFileDone?: (file: { path: string; size: number; sha256: string | null; index: number; count: number }) => void;
   retries?: number;
   retryDelayMs?: number;
   /** Free bytes on the disk that holds `dir`; default `statfs`. null: unknown (no check). */
@@ -131,7 +133,7 @@ export async function fetchModelToDirectory(options: FetchModelOptions): Promise
       options.revision ?? DEFAULT_HUB_REVISION,
     );
     const sink = await FileSink.open(modelFilePath(dir, spec), url);
-    await downloadResumable({
+    const outcome = await downloadResumable({
       url,
       file: spec.path,
       source: 'hub',
@@ -154,6 +156,13 @@ export async function fetchModelToDirectory(options: FetchModelOptions): Promise
     }
     await sink.finish();
     result.downloaded.push(spec.path);
+    options.onFileDone?.({
+      path: spec.path,
+      size: outcome.size,
+      sha256: outcome.sha256,
+      index: i + 1,
+      count: missing.length,
+    });
   }
   return result;
 }
