@@ -206,9 +206,11 @@ class World {
   models = new FakeModels();
   jobs: FakeJob[] = [];
   controller: EditController;
+  /** The controller's job factory (a test can wrap its methods). */
+  factory: JobFactory;
 
   constructor(opts: { modelLoaded?: boolean } = {}) {
-    const factory: JobFactory = {
+    const factory: JobFactory = (this.factory = {
       create: async (_engine, _model, _image, config) => {
         if (this.createFailure) throw this.createFailure;
         const job = new FakeJob(config, this);
@@ -226,7 +228,7 @@ class World {
         this.jobs.push(job);
         return job;
       },
-    };
+    });
     this.controller = new EditController({
       platform: {
         post: (e) => {
@@ -421,8 +423,8 @@ describe('the worker controller through every run state', () => {
     // dropped and, with no edit before it, nothing is left.
     const s = new World();
     const creating = deferred();
-    const create = s['controller']['jobs'].create;
-    s['controller']['jobs'].create = async (...a) => {
+    const create = s.factory.create;
+    s.factory.create = async (...a) => {
       await creating.promise;
       return create(...a);
     };
@@ -469,8 +471,8 @@ describe('the worker controller through every run state', () => {
     const w = await withEdit(2);
     await w.until('stopped');
     const creating = deferred();
-    const create = w['controller']['jobs'].create;
-    w['controller']['jobs'].create = async (...a) => {
+    const create = w.factory.create;
+    w.factory.create = async (...a) => {
       await creating.promise;
       return create(...a);
     };
@@ -522,8 +524,8 @@ describe('the worker controller through every run state', () => {
     await p.until('paused');
     const blocked = deferred<void>();
     p.restoreFailures = 0;
-    const restore = p['controller']['jobs'].restore;
-    p['controller']['jobs'].restore = async (...a) => {
+    const restore = p.factory.restore;
+    p.factory.restore = async (...a) => {
       await blocked.promise;
       return restore(...a);
     };
@@ -533,7 +535,7 @@ describe('the worker controller through every run state', () => {
     blocked.resolve();
     await p.until('stopped');
     expect(p.states().slice(-3)).toEqual(['recovering', 'stopping', 'stopped']);
-    p['controller']['jobs'].restore = restore;
+    p.factory.restore = restore;
 
     // Stopped (idle): the edit is restored at once so downloads keep working.
     p.device.loseNow();
@@ -547,8 +549,8 @@ describe('the worker controller through every run state', () => {
     const r = new World();
     const hold = deferred();
     r.steps = ['ok', 'lost'];
-    const restoreR = r['controller']['jobs'].restore;
-    r['controller']['jobs'].restore = async (...a) => {
+    const restoreR = r.factory.restore;
+    r.factory.restore = async (...a) => {
       await hold.promise;
       return restoreR(...a);
     };

@@ -1,34 +1,29 @@
 /**
- * The edit worker's controller: takes the page's commands, drives the run state machine (`runState.ts`) and keeps
- * the user's work safe through every failure. It owns the device session, the model loader, the job, its
- * checkpoints and the training loop, and talks to the page only through `WorkerPlatform.post`.
+ * The edit worker's controller: takes the page's commands and drives the run state machine (`runState.ts`). It owns
+ * the device session, the model loader, the edit (`CurrentEdit`), the training loop (`trainer.ts`) and the recovery
+ * from failures (`recovery.ts`), and talks to the page only through `WorkerPlatform.post`.
  *
- * Nothing is lost when something fails:
- * - A lost device (driver reset, `simulateDeviceLoss`) is replaced and the job continues from its last checkpoint;
- *   the model stays loaded (the vision weights are kept on the CPU).
- * - Out of GPU memory: an error that says what to change; the device is replaced (its pool may hold buffers the
- *   device refused) and the edit the user had comes back: the previous one when a new run or session failed before
- *   making progress, else the current one from its last checkpoint (`kept`).
- * - A run that cannot be set up, or is stopped during its setup, brings the previous edit back the same way.
- * - A bad session file is read completely before anything is replaced.
+ * A run is: the model (loaded first when it is not the one in memory), the setup (device, job, checkpoint, first
+ * preview), then the steps. Pause and Stop work in each phase: a stop during the download cancels it, a stop during
+ * the setup drops the new run and brings the previous edit back, a pause takes effect before the next step. A bad
+ * session file is read completely before anything is replaced.
  */
 import { ModelLoadError } from '../clip/modelManager';
 import { ConfigError, validateConfig } from '../edit/config';
 import { readJobSession, SessionRestoreError } from '../edit/jobSession';
-import { fullResolutionExport, qualityLabel } from '../edit/qualityLevels';
+import { fullResolutionExport } from '../edit/qualityLevels';
 import type { RgbaImage } from '../edit/jobTypes';
 import { RENDER_KINDS, type RenderKind } from '../edit/jobTypes';
 import { NoWebGpuError } from '../gpu/device';
 import { DeviceLostError, GpuOutOfMemoryError } from '../gpu/errors';
 import type { DeviceSession } from './deviceSession';
-import { exportFilename, exportRender, exportSession, type ExportContext, type ExportInput } from './exporter';
+import { runExport } from './exporter';
 import { ModelUnusableError, type LoadedModel, type ModelLoaderLike } from './modelLoader';
 import type {
   AppQuality,
   BusyPhase,
   EditCommand,
   ErrorKind,
-  ExportCommand,
   LoadModelCommand,
   ModelSpec,
   OpenSessionCommand,
@@ -36,13 +31,13 @@ import type {
 } from './protocol';
 import { RUN_ACTIVE, RunStateMachine, type RunState } from './runState';
 import { SessionFileError, unwrapSession } from './sessionFile';
+import { Recovery } from './recovery';
 import { RunRequests, Trainer } from './trainer';
-import type { JobFactory, TrainableJob, WorkerPlatform } from './workerTypes';
+import { CurrentEdit, Serial, errorMessage as message, type FailOptions, type WorkerContext } from './workerContext';
+import type { JobFactory, WorkerPlatform } from './workerTypes';
 
 /** How long a failed GPU operation waits for `device.lost` before it counts as an ordinary error. */
 const LOSS_GRACE_MS = 2000;
-/** Attempts at opening a new device after a loss. */
-const RECOVERY_ATTEMPTS = 3;
 
 /** The device surface the controller uses (the real DeviceSession, or a fake in tests). */
 export type DeviceLike = Pick<
@@ -60,32 +55,6 @@ export type DeviceLike = Pick<
   | 'memoryStats'
 >;
 
-interface Checkpoint {
-  bytes: Uint8Array;
-  step: number;
-  at: number;
-}
-
-/** An edit that can be brought back: its checkpoint and its photo. */
-interface KeptEdit {
-  checkpoint: Checkpoint;
-  input: ExportInput;
-  /** It is the edit from before the failed command (the page restores its own record of it). */
-  previous: boolean;
-}
-
-/** One GPU operation at a time (steps, renders, checkpoints, restores never interleave on the engine). */
-class Serial {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
-
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
 export interface EditControllerOptions {
   platform: WorkerPlatform;
   /** Makes the device session, given the loss callback. */
@@ -101,22 +70,15 @@ export class EditController {
   private readonly platform: WorkerPlatform;
   private readonly device: DeviceLike;
   private readonly models: ModelLoaderLike;
-  private readonly jobs: JobFactory;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly edit = new CurrentEdit();
   private readonly gpuQueue = new Serial();
   private readonly requests = new RunRequests();
   private readonly trainer: Trainer;
+  private readonly recovery: Recovery;
+  private readonly ctx: WorkerContext;
   private debug = false;
-
-  private job: TrainableJob | null = null;
-  private input: ExportInput | null = null;
-  private checkpoint: Checkpoint | null = null;
-  /** The edit before the current run, until that run has a checkpoint of its own past step 0. */
-  private fallback: Omit<KeptEdit, 'previous'> | null = null;
   /** What a pausing / stopping run is doing underneath (where a resume goes back to). */
   private phase: RunState = 'idle';
-  /** Bringing an edit back; commands that use the job wait for it. */
-  private keeping: Promise<void> | null = null;
   private modelLoading: Promise<unknown> | null = null;
   /** A model load on its own (the model panel's button); a start waits for it instead of refusing. */
   private loadingAlone: Promise<void> | null = null;
@@ -126,33 +88,52 @@ export class EditController {
   constructor(opts: EditControllerOptions) {
     this.platform = opts.platform;
     this.models = opts.models;
-    this.jobs = opts.jobs;
-    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     this.machine = new RunStateMachine(
       (ev) => this.platform.post(ev),
-      () => ({ step: this.job?.stepsDone ?? 0, totalSteps: this.job?.totalSteps ?? 0 }),
+      () => ({ step: this.edit.job?.stepsDone ?? 0, totalSteps: this.edit.job?.totalSteps ?? 0 }),
     );
     this.device = opts.device((e) => this.onDeviceLost(e));
+    this.ctx = {
+      machine: this.machine,
+      device: this.device,
+      models: this.models,
+      jobs: opts.jobs,
+      edit: this.edit,
+      requests: this.requests,
+      platform: this.platform,
+      sleep,
+      serial: (fn) => this.gpuQueue.run(fn),
+      gpu: (fn) => this.gpu(fn),
+      post: (e) => this.post(e),
+      fail: (kind, text, o) => this.fail(kind, text, o),
+      busy: (phase, text) => this.busy(phase, text),
+      isDeviceFailure: (e) => this.isDeviceFailure(e),
+      trainerRunning: () => this.trainer.isRunning,
+      renderPreview: () => this.renderPreview(),
+      announceStart: () => this.announceStart(),
+    };
+    this.recovery = new Recovery(this.ctx);
     this.trainer = new Trainer({
       machine: this.machine,
       requests: this.requests,
-      job: () => this.job,
+      job: () => this.edit.job,
       gpu: (fn) => this.gpu(fn),
       deviceLost: () => this.device.lost !== null,
       isDeviceFailure: (e) => this.isDeviceFailure(e),
-      recover: () => this.recover(),
-      checkpoint: () => this.saveCheckpoint(),
-      checkpointAge: () => this.checkpoint,
+      recover: () => this.recovery.recover(),
+      checkpoint: () => this.edit.saveCheckpoint(),
+      checkpointAge: () => this.edit.checkpoint,
       preview: () => this.renderPreview(),
       progress: (p) => this.platform.post({ type: 'progress', ...p }),
       stepFailed: (e) => this.stepFailed(e),
-      checkpointSteps: () => (this.input?.quality === 'tiny' ? 2 : undefined),
+      checkpointSteps: () => (this.edit.input?.quality === 'tiny' ? 2 : undefined),
     });
   }
 
   async handle(cmd: EditCommand): Promise<void> {
-    if (this.keeping && !['pause', 'stop', 'simulateDeviceLoss', 'simulateMemoryLimit'].includes(cmd.type)) {
-      await this.keeping;
+    if (this.recovery.keeping && !['pause', 'stop', 'simulateDeviceLoss', 'simulateMemoryLimit'].includes(cmd.type)) {
+      await this.recovery.keeping;
     }
     switch (cmd.type) {
       case 'probe':
@@ -179,7 +160,7 @@ export class EditController {
         this.stop();
         return;
       case 'export':
-        await this.export(cmd);
+        await runExport(this.ctx, this.recovery, cmd);
         return;
       case 'openSession':
         await this.openSession(cmd);
@@ -209,11 +190,7 @@ export class EditController {
 
   private post: WorkerPlatform['post'] = (e) => this.platform.post(e);
 
-  private fail(
-    kind: ErrorKind,
-    text: string,
-    opts: { recoverable?: boolean; hint?: string; command?: EditCommand['type'] } = {},
-  ): void {
+  private fail(kind: ErrorKind, text: string, opts: FailOptions = {}): void {
     this.post({ type: 'error', kind, message: text, recoverable: opts.recoverable ?? true, ...opts });
   }
 
@@ -234,21 +211,6 @@ export class EditController {
       return true;
     }
     return false;
-  }
-
-  private disposeJob(): void {
-    try {
-      this.job?.dispose();
-    } catch {
-      // A job of a lost device has nothing left to free.
-    }
-    this.job = null;
-  }
-
-  /** The state an edit that exists and is not running is in. */
-  private restingState(): RunState {
-    if (!this.job) return 'idle';
-    return this.job.stepsDone >= this.job.totalSteps ? 'done' : 'stopped';
   }
 
   private postModelReady(model: LoadedModel): void {
@@ -311,7 +273,7 @@ export class EditController {
       this.postModelReady(this.models.current!);
       return;
     }
-    const back = this.restingState();
+    const back = this.edit.restingState();
     const work = this.ensureModel(cmd.model, 'loadModel').then(() => this.machine.to(back));
     this.loadingAlone = work;
     try {
@@ -353,7 +315,7 @@ export class EditController {
       this.fail('image', 'The photo has no pixels.', { command: 'start' });
       return;
     }
-    const before = this.restingState();
+    const before = this.edit.restingState();
     this.requests.reset();
     this.isRunSetup = true;
     try {
@@ -366,10 +328,11 @@ export class EditController {
       this.phase = 'preparing';
       // The edit so far stays on the CPU (its checkpoint) until the new run has progress of its own: a failure, or a
       // stop before the first step, brings it back.
-      this.fallback = this.checkpoint && this.input ? { checkpoint: this.checkpoint, input: this.input } : null;
-      this.disposeJob();
-      this.input = { image, quality: cmd.quality };
-      this.checkpoint = null;
+      this.edit.fallback =
+        this.edit.checkpoint && this.edit.input ? { checkpoint: this.edit.checkpoint, input: this.edit.input } : null;
+      this.edit.disposeJob();
+      this.edit.input = { image, quality: cmd.quality };
+      this.edit.checkpoint = null;
       this.trainer.newEdit();
       const ready = await this.prepare(model, image, config);
       if (!ready) return;
@@ -393,8 +356,8 @@ export class EditController {
         const engine = await this.device.open();
         if (this.requests.stop) return;
         this.busy('prompts', 'Encoding the prompts and setting up the generator…');
-        this.job = await this.jobs.create(engine, model, image, config);
-        await this.saveCheckpoint();
+        this.edit.job = await this.ctx.jobs.create(engine, model, image, config);
+        await this.edit.saveCheckpoint();
       });
       if (this.requests.stop) return this.abandonSetup();
       // The untrained layer right away: the page shows something before the (slow) first step.
@@ -407,23 +370,23 @@ export class EditController {
           recoverable: false,
           command: 'start',
         });
-        this.disposeJob();
+        this.edit.disposeJob();
         this.machine.to('failed');
         return false;
       }
       const lost = await this.isDeviceFailure(e);
       // The job exists and is checkpointed: the run loop replaces the device and continues.
-      if (lost && this.job && this.checkpoint) return !this.requests.stop || this.abandonSetup();
-      this.disposeJob();
+      if (lost && this.edit.job && this.edit.checkpoint) return !this.requests.stop || this.abandonSetup();
+      this.edit.disposeJob();
       if (e instanceof GpuOutOfMemoryError) {
-        await this.outOfMemory(e, 'start');
+        await this.recovery.outOfMemory(e, 'start');
         return false;
       }
       this.fail(lost ? 'device-lost' : e instanceof ConfigError ? 'config' : 'internal', message(e), {
         command: 'start',
         hint: lost ? 'Try again; a new GPU device will be opened.' : undefined,
       });
-      await this.bringBackFallback();
+      await this.recovery.bringBackFallback();
       return false;
     }
     if (this.requests.stop) return this.abandonSetup();
@@ -432,23 +395,15 @@ export class EditController {
 
   /** A stop during setup: the new run is dropped and the edit from before (if any) comes back. */
   private async abandonSetup(): Promise<false> {
-    this.disposeJob();
-    this.checkpoint = null;
-    await this.bringBackFallback();
+    this.edit.disposeJob();
+    this.edit.checkpoint = null;
+    await this.recovery.bringBackFallback();
     return false;
   }
 
-  /** After a run that never started: the previous edit is restored (`kept`), or there is none (idle). */
-  private async bringBackFallback(): Promise<void> {
-    const fallback = this.fallback;
-    this.fallback = null;
-    if (fallback) await this.keep({ ...fallback, previous: true });
-    else this.toIdle();
-  }
-
   private announceStart(): void {
-    const job = this.job!;
-    const input = this.input!;
+    const job = this.edit.job!;
+    const input = this.edit.input!;
     this.post({
       type: 'started',
       totalSteps: job.totalSteps,
@@ -478,7 +433,7 @@ export class EditController {
     } else if (this.machine.is('pausing')) {
       this.requests.pause = false;
       this.machine.to(this.phase);
-    } else if (this.machine.is('stopped') && this.job && !this.trainer.isRunning) {
+    } else if (this.machine.is('stopped') && this.edit.job && !this.trainer.isRunning) {
       // Continue a stopped (or opened) edit.
       this.requests.reset();
       this.phase = 'training';
@@ -503,17 +458,8 @@ export class EditController {
     return this.trainer.isRunning || this.isRunSetup;
   }
 
-  private async saveCheckpoint(): Promise<void> {
-    const job = this.job;
-    if (!job) return;
-    if (this.checkpoint && this.checkpoint.step === job.stepsDone) return;
-    const bytes = await job.saveSession();
-    this.checkpoint = { bytes, step: job.stepsDone, at: performance.now() };
-    if (job.stepsDone > 0) this.fallback = null;
-  }
-
   private async renderPreview(): Promise<void> {
-    const job = this.job;
+    const job = this.edit.job;
     if (!job) return;
     const t0 = performance.now();
     const renders = await job.render();
@@ -527,7 +473,7 @@ export class EditController {
   /** A step failed, not because of the device: out of memory keeps the edit; anything else is reported. */
   private async stepFailed(e: unknown): Promise<void> {
     if (e instanceof GpuOutOfMemoryError) {
-      await this.outOfMemory(e, 'start');
+      await this.recovery.outOfMemory(e, 'start');
       return;
     }
     console.error(e);
@@ -539,51 +485,8 @@ export class EditController {
 
   private onDeviceLost(e: DeviceLostError): void {
     this.requests.wake(); // a paused loop notices at once
-    if (!this.trainer.isRunning && !this.isRunSetup && this.machine.is('stopped', 'done')) void this.recoverIdle(e);
-  }
-
-  /** A loss while no training runs: restore the job at once so downloads keep working. */
-  private async recoverIdle(e: DeviceLostError): Promise<void> {
-    if (!this.job) return;
-    const back = this.restingState();
-    this.machine.to('recovering');
-    this.device.markLost(e);
-    if (await this.recover()) this.machine.to(back);
-    else this.machine.to('failed');
-  }
-
-  /** Replaces a lost device and restores the job from the last checkpoint. False when that failed. */
-  private async recover(): Promise<boolean> {
-    const lostError = this.device.lost ?? new DeviceLostError('unknown');
-    const fromStep = this.checkpoint?.step ?? 0;
-    const stepsBefore = this.job?.stepsDone ?? fromStep;
-    this.post({ type: 'deviceLost', message: lostError.message, fromStep });
-    this.job = null; // its buffers died with the device
-    let lastError: unknown = new Error('there is no checkpoint to continue from');
-    for (let attempt = 0; attempt < RECOVERY_ATTEMPTS && this.checkpoint && this.input; attempt++) {
-      try {
-        const { checkpoint, input } = this;
-        const model = this.models.current;
-        if (!model) throw new Error('The CLIP model is not loaded.');
-        await this.gpuQueue.run(async () => {
-          const engine = await this.device.open();
-          this.busy('restore', `Continuing on a new GPU device from step ${fromStep}…`);
-          this.job = await this.device.watch(this.jobs.restore(engine, model, input.image, checkpoint.bytes));
-        });
-        this.post({ type: 'recovered', step: this.job!.stepsDone, lostSteps: Math.max(0, stepsBefore - fromStep) });
-        await this.gpu(() => this.renderPreview()).catch(() => undefined);
-        return true;
-      } catch (e) {
-        lastError = e;
-        this.job = null;
-        await this.sleep(500 * (attempt + 1));
-      }
-    }
-    this.fail('device-lost', `The GPU device was lost and could not be replaced: ${message(lastError)}`, {
-      recoverable: false,
-      hint: 'Reload the page. A session you downloaded can be opened again to continue.',
-    });
-    return false;
+    if (!this.trainer.isRunning && !this.isRunSetup && this.machine.is('stopped', 'done'))
+      void this.recovery.recoverIdle(e);
   }
 
   // ------------------------------------------------------------------------------------------------ session
@@ -619,7 +522,7 @@ export class EditController {
       return;
     }
     const quality = (unwrapped.info?.quality as AppQuality | undefined) ?? 'standard';
-    const before = this.restingState();
+    const before = this.edit.restingState();
     this.requests.reset();
     this.isRunSetup = true;
     try {
@@ -630,29 +533,29 @@ export class EditController {
       }
       this.machine.to('preparing');
       this.phase = 'preparing';
-      const previous = this.job;
+      const previous = this.edit.job;
       try {
         await this.gpu(async () => {
           const engine = await this.device.open();
           this.busy('restore', 'Opening the session…');
-          const job = await this.jobs.restore(engine, model, image, unwrapped.job);
+          const job = await this.ctx.jobs.restore(engine, model, image, unwrapped.job);
           previous?.dispose();
-          this.job = job;
-          this.input = { image, quality };
-          this.checkpoint = { bytes: unwrapped.job, step: job.stepsDone, at: performance.now() };
-          this.fallback = null;
+          this.edit.job = job;
+          this.edit.input = { image, quality };
+          this.edit.checkpoint = { bytes: unwrapped.job, step: job.stepsDone, at: performance.now() };
+          this.edit.fallback = null;
         });
       } catch (e) {
         if (e instanceof GpuOutOfMemoryError || (await this.isDeviceFailure(e))) {
-          await this.jobError(e, 'openSession');
-          if (this.machine.is('preparing')) this.machine.to(this.restingState());
+          await this.recovery.jobError(e, 'openSession');
+          if (this.machine.is('preparing')) this.machine.to(this.edit.restingState());
           return;
         }
         this.fail('session', `The session could not be opened: ${message(e)}`, { command: 'openSession' });
-        this.machine.to(this.restingState());
+        this.machine.to(this.edit.restingState());
         return;
       }
-      const job = this.job!;
+      const job = this.edit.job!;
       this.post({
         type: 'sessionOpened',
         step: job.stepsDone,
@@ -666,167 +569,13 @@ export class EditController {
       try {
         await this.gpu(() => this.renderPreview());
       } catch (e) {
-        await this.jobError(e, 'openSession');
+        await this.recovery.jobError(e, 'openSession');
       }
-      if (this.machine.is('preparing')) this.machine.to(this.restingState());
+      if (this.machine.is('preparing')) this.machine.to(this.edit.restingState());
     } finally {
       this.isRunSetup = false;
     }
   }
 
   // ------------------------------------------------------------------------------------------------ export
-
-  /** `retry`: a retry at the working size after the full-size render ran out of memory. */
-  private async export(cmd: ExportCommand, retry = false): Promise<void> {
-    const job = this.job;
-    const input = this.input;
-    if (!job || !input) {
-      this.fail('internal', 'There is no edit to download yet.', { command: 'export' });
-      return;
-    }
-    const fullSize = !retry && (cmd.fullSize ?? fullResolutionExport(input.quality));
-    const ctx: ExportContext = {
-      job,
-      input,
-      watch: (p) => this.device.watch(p),
-      isDeviceFailure: (e) => this.isDeviceFailure(e),
-      platform: this.platform,
-    };
-    try {
-      const result = await this.gpuQueue.run(async () => {
-        if (cmd.kind === 'session') return exportSession(ctx);
-        this.busy('export', `Rendering the ${cmd.kind === 'edit' ? 'edit layer' : cmd.kind}…`);
-        return exportRender(ctx, cmd.kind, fullSize);
-      });
-      if (retry) {
-        result.note ??= 'The full-size render did not fit in this GPU’s memory; saved at the working size.';
-      }
-      this.post({ type: 'exported', kind: cmd.kind, filename: exportFilename(cmd.kind), ...result });
-    } catch (e) {
-      if (e instanceof GpuOutOfMemoryError && fullSize && !this.trainer.isRunning) {
-        await this.outOfMemory(
-          e,
-          'export',
-          'The full-size render needs more GPU memory than this device has; the file is saved at the working size instead.',
-        );
-        if (this.job) await this.export(cmd, true);
-        return;
-      }
-      await this.jobError(e, 'export');
-    }
-  }
-
-  // ------------------------------------------------------------------------------------------------ out of memory
-
-  /**
-   * Out of GPU memory: say what to change, replace the device and bring back the edit the user had. A device that
-   * refused an allocation handed out an unusable buffer, which the pool would lend again, and it may still report
-   * errors from the failed work: only a fresh device is sure to work (all its memory free for the next try).
-   */
-  private async outOfMemory(e: GpuOutOfMemoryError, command: EditCommand['type'], exportHint?: string): Promise<void> {
-    const input = this.input;
-    const kept = this.editToKeep(command);
-    const running = this.trainer.isRunning && command === 'export';
-    if (running) {
-      // A download during training: the run loop continues from its checkpoint on a new device, as after a loss.
-      this.device.retire();
-      this.device.markLost(new DeviceLostError('replaced after running out of memory'));
-      this.requests.wake();
-    } else {
-      this.disposeJob();
-      this.device.retire();
-    }
-    const what =
-      command === 'export'
-        ? 'This download needs more GPU memory than this device has.'
-        : `The ${input ? qualityLabel(input.quality) : 'chosen'} quality level needs more GPU memory than this device has` +
-          (input ? ` for this ${input.image.width}×${input.image.height} px photo.` : '.');
-    const keptText =
-      kept && !running
-        ? `Your photo, prompts, model and ${kept.previous ? 'previous edit' : `edit (at step ${kept.checkpoint.step})`} are kept.`
-        : 'Your photo, prompts and model are kept.';
-    this.fail('out-of-memory', e.message, {
-      command,
-      hint:
-        exportHint ??
-        `${what} Choose a lower quality level (a smaller working size) or a smaller photo, then start again. ${keptText}`,
-    });
-    if (running) return;
-    if (kept) await this.keep(kept);
-    else this.toIdle();
-  }
-
-  /** Nothing to keep: the page shows no edit. A run in progress passes through `recovering` on its way. */
-  private toIdle(): void {
-    this.input = null;
-    this.checkpoint = null;
-    if (this.machine.is('training', 'pausing', 'paused', 'stopped', 'done')) this.machine.to('recovering');
-    this.machine.to('idle');
-  }
-
-  /** The edit to bring back: the command's own progress if it made any, else the edit from before it. */
-  private editToKeep(command: EditCommand['type']): KeptEdit | null {
-    const current = this.checkpoint && this.input ? { checkpoint: this.checkpoint, input: this.input } : null;
-    // A failed session leaves the edit that was open; a failed download, the edit it was for.
-    if (command === 'openSession') return current && { ...current, previous: true };
-    if (command === 'export') return current && { ...current, previous: false };
-    if (current && current.checkpoint.step > 0) return { ...current, previous: false };
-    return this.fallback && { ...this.fallback, previous: true };
-  }
-
-  /** Restores `kept` on a new device, shows it, and tells the page (`started`, `preview`, `kept`). */
-  private async keep(kept: KeptEdit): Promise<void> {
-    const work = (async () => {
-      this.machine.to('recovering');
-      this.busy('restore', kept.previous ? 'Bringing back your previous edit…' : 'Keeping your edit…');
-      // Set first: should bringing it back fail too, its checkpoint is still what a new run falls back to.
-      this.input = kept.input;
-      this.checkpoint = kept.checkpoint;
-      this.fallback = null;
-      const model = this.models.current;
-      if (!model) throw new Error('The CLIP model is not loaded.');
-      await this.gpu(async () => {
-        const engine = await this.device.open();
-        this.job = await this.jobs.restore(engine, model, kept.input.image, kept.checkpoint.bytes);
-      });
-      const job = this.job!;
-      this.announceStart();
-      await this.gpu(() => this.renderPreview());
-      this.post({ type: 'kept', step: job.stepsDone, totalSteps: job.totalSteps, previous: kept.previous });
-      this.machine.to(this.restingState());
-    })();
-    this.keeping = work.catch((e: unknown) => {
-      this.disposeJob();
-      this.device.retire();
-      this.fail(e instanceof GpuOutOfMemoryError ? 'out-of-memory' : 'internal', message(e), {
-        hint:
-          'The edit could not be brought back on this GPU. A session you downloaded can be opened again once ' +
-          'memory is free (close other GPU-heavy tabs or apps).',
-      });
-      this.toIdle();
-    });
-    try {
-      await this.keeping;
-    } finally {
-      this.keeping = null;
-    }
-  }
-
-  /** Reports a failed operation; an error that turns out to come from a lost device is reported as such. */
-  private async jobError(e: unknown, command: EditCommand['type']): Promise<void> {
-    if (!(e instanceof GpuOutOfMemoryError) && !(e instanceof DeviceLostError) && (await this.isDeviceFailure(e))) {
-      e = this.device.lost ?? new DeviceLostError(message(e));
-    }
-    if (e instanceof GpuOutOfMemoryError) {
-      await this.outOfMemory(e, command);
-    } else if (e instanceof DeviceLostError) {
-      // An edit that is not training is restored at once by the loss callback (recoverIdle).
-      this.fail('device-lost', message(e), { command, hint: 'Try again; a new GPU device will be opened.' });
-    } else if (e instanceof NoWebGpuError) {
-      this.fail('no-webgpu', message(e), { recoverable: false, command });
-    } else {
-      console.error(e);
-      this.fail('internal', message(e), { command });
-    }
-  }
 }

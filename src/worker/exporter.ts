@@ -6,7 +6,10 @@
  */
 import type { RenderKind, RgbaImage } from '../edit/jobTypes';
 import { GpuOutOfMemoryError } from '../gpu/errors';
-import type { AppQuality, ExportKind } from './protocol';
+import { fullResolutionExport } from '../edit/qualityLevels';
+import type { AppQuality, ExportCommand, ExportKind } from './protocol';
+import type { Recovery } from './recovery';
+import type { WorkerContext } from './workerContext';
 import { wrapSession } from './sessionFile';
 import type { TrainableJob, WorkerPlatform } from './workerTypes';
 
@@ -86,4 +89,50 @@ export function exportFilename(kind: ExportKind, stem = 'text2live'): string {
     session: `${stem}-session.safetensors`,
   };
   return names[kind];
+}
+
+/**
+ * The export command: a PNG or the session file of the current edit. A full-size render that runs out of memory
+ * replaces the device, keeps the edit (`Recovery.outOfMemory`) and saves the file at the working size instead.
+ */
+export async function runExport(
+  ctx: WorkerContext,
+  recovery: Pick<Recovery, 'outOfMemory' | 'jobError'>,
+  cmd: ExportCommand,
+  retry = false,
+): Promise<void> {
+  const job = ctx.edit.job;
+  const input = ctx.edit.input;
+  if (!job || !input) {
+    ctx.fail('internal', 'There is no edit to download yet.', { command: 'export' });
+    return;
+  }
+  const fullSize = !retry && (cmd.fullSize ?? fullResolutionExport(input.quality));
+  const exportCtx: ExportContext = {
+    job,
+    input,
+    watch: (p) => ctx.device.watch(p),
+    isDeviceFailure: (e) => ctx.isDeviceFailure(e),
+    platform: ctx.platform,
+  };
+  try {
+    const result = await ctx.serial(async () => {
+      if (cmd.kind === 'session') return exportSession(exportCtx);
+      ctx.busy('export', `Rendering the ${cmd.kind === 'edit' ? 'edit layer' : cmd.kind}…`);
+      return exportRender(exportCtx, cmd.kind, fullSize);
+    });
+    if (retry) result.note ??= 'The full-size render did not fit in this GPU’s memory; saved at the working size.';
+    ctx.post({ type: 'exported', kind: cmd.kind, filename: exportFilename(cmd.kind), ...result });
+  } catch (e) {
+    if (e instanceof GpuOutOfMemoryError && fullSize && !ctx.trainerRunning()) {
+      await recovery.outOfMemory(
+        e,
+        'export',
+        'The full-size render needs more GPU memory than this device has; the file is saved at the working size instead.',
+      );
+      if (ctx.edit.job) await runExport(ctx, recovery, cmd, true);
+      return;
+    }
+    await recovery.jobError(e, 'export');
+  }
 }
