@@ -365,7 +365,7 @@ test('GPU failures: a lost device is replaced and the edit continues; running ou
   const chart = page.getByRole('img', { name: /^Loss chart: total loss/ });
   const chartBefore = await chart.getAttribute('aria-label');
   await page.getByLabel('Simulated GPU memory (MiB)').fill('24');
-  await expect(page.getByTestId('memory-limit')).toContainText('Limit 24.0 MiB');
+  await expect(page.getByTestId('memory-limit')).toContainText('Limit 24 MiB');
   await page.getByRole('radio', { name: 'Preview' }).check();
   await page.getByRole('button', { name: 'Start over' }).click();
   const error = page.getByTestId('run-error');

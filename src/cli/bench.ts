@@ -17,7 +17,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Engine } from '../gpu/engine';
-import { formatBytes } from '../gpu/errors';
+import { formatBytes } from '../gpu/formatBytes';
 import { nodeEngine } from '../gpu/node';
 import { Tape } from '../gpu/tape';
 import { DEFAULT_SKIP_CONFIG, generatorMacs, SkipGenerator } from '../nn/skip';

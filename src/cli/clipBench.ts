@@ -29,7 +29,7 @@ import {
   type WeightTensor,
 } from '../clip/visionWeights';
 import { clipVitMacs } from '../edit/quality';
-import { formatBytes } from '../gpu/errors';
+import { formatBytes } from '../gpu/formatBytes';
 import { nodeEngine, nodeGpu } from '../gpu/node';
 import { Tape } from '../gpu/tape';
 import { Rng } from '../nn/rng';

@@ -4,7 +4,7 @@
  * Speed counts only the bytes of the current request (resumed bytes arrived earlier).
  */
 
-import { formatBytes } from '../clip/modelFiles';
+import { formatBytes } from '../gpu/formatBytes';
 import type { ModelProgressEvent } from '../clip/modelProgress';
 import { formatDuration } from './formatDuration';
 
@@ -17,19 +17,19 @@ export function downloadProgressLine(
   retry = 0,
 ): string {
   const head = `[${e.index}/${e.count}] ${e.file}`;
-  if (e.phase === 'verifying') return `${head}  ${formatBytes(e.loaded)}  verifying SHA-256…`;
-  const speed = bytesPerSecond > 0 ? `  ${formatBytes(bytesPerSecond)}/s` : '';
+  if (e.phase === 'verifying') return `${head}  ${formatBytes(e.loaded, 'si')}  verifying SHA-256…`;
+  const speed = bytesPerSecond > 0 ? `  ${formatBytes(bytesPerSecond, 'si')}/s` : '';
   const resumed =
-    (resumedFrom > 0 ? `  (resumed at ${formatBytes(resumedFrom)})` : '') +
+    (resumedFrom > 0 ? `  (resumed at ${formatBytes(resumedFrom, 'si')})` : '') +
     (retry > 0 ? `  (connection dropped, retry ${retry})` : '');
-  if (e.total === null || e.total === 0) return `${head}  ${formatBytes(e.loaded)}${speed}${resumed}`;
+  if (e.total === null || e.total === 0) return `${head}  ${formatBytes(e.loaded, 'si')}${speed}${resumed}`;
   const width = 24;
   const fraction = Math.min(1, e.loaded / e.total);
   const filled = Math.round(width * fraction);
   const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
   const eta = bytesPerSecond > 0 ? (e.total - e.loaded) / bytesPerSecond : Infinity;
   return (
-    `${bar} ${head}  ${formatBytes(e.loaded)} / ${formatBytes(e.total)}  ${Math.floor(fraction * 100)}%` +
+    `${bar} ${head}  ${formatBytes(e.loaded, 'si')} / ${formatBytes(e.total, 'si')}  ${Math.floor(fraction * 100)}%` +
     `${speed}${fraction < 1 ? `  ETA ${formatDuration(eta)}` : ''}${resumed}`
   );
 }
@@ -42,7 +42,7 @@ export function fileDoneLine(f: {
   index: number;
   count: number;
 }): string {
-  return `[${f.index}/${f.count}] ${f.path}  ${formatBytes(f.size)}  ${f.sha256 ? 'SHA-256 verified' : 'size checked'}`;
+  return `[${f.index}/${f.count}] ${f.path}  ${formatBytes(f.size, 'si')}  ${f.sha256 ? 'SHA-256 verified' : 'size checked'}`;
 }
 
 /** Turns progress events into lines, at most one per `intervalMs` except a file's first and last. */

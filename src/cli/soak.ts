@@ -15,7 +15,7 @@ import { ClipVisionTower } from '../clip/vision';
 import { readImageFile } from '../edit/imageIO.node.js';
 import { EditJob } from '../edit/job';
 import type { Engine } from '../gpu/engine';
-import { formatBytes } from '../gpu/errors';
+import { formatBytes } from '../gpu/formatBytes';
 import { nodeEngine } from '../gpu/node';
 import { BenchUsageError } from './benchArgs';
 import { adapterLabel } from './benchCommon';

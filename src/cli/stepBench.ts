@@ -34,7 +34,7 @@ import {
 } from '../edit/quality';
 import type { TextEncoderLike } from '../edit/targets';
 import type { Engine } from '../gpu/engine';
-import { formatBytes } from '../gpu/errors';
+import { formatBytes } from '../gpu/formatBytes';
 import { nodeEngine } from '../gpu/node';
 import { Rng } from '../nn/rng';
 import { BenchUsageError, integerOption, parseBenchOptions } from './benchArgs';

@@ -105,11 +105,3 @@ export function hubUrl(
   const base = endpoint.endsWith('/') ? endpoint.slice(0, -1) : endpoint;
   return `${base}/${encodePath(modelId)}/resolve/${encodeURIComponent(revision)}/${encodePath(path)}`;
 }
-
-/** Format a byte count for messages and the UI ("352 MB"). */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1_000) return `${bytes} B`;
-  if (bytes < 1_000_000) return `${(bytes / 1_000).toFixed(1)} kB`;
-  if (bytes < 1_000_000_000) return `${(bytes / 1_000_000).toFixed(1)} MB`;
-  return `${(bytes / 1_000_000_000).toFixed(2)} GB`;
-}

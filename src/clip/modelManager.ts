@@ -28,7 +28,6 @@ import {
   DEFAULT_MODEL_ID,
   DEFAULT_SELF_HOSTED_BASE,
   checkModelId,
-  formatBytes,
   hubUrl,
   modelFileList,
   selfHostedUrl,
@@ -36,6 +35,7 @@ import {
   type ModelFileSpec,
   type Precision,
 } from './modelFiles';
+import { formatBytes } from '../gpu/formatBytes';
 import { cacheStorageByteCache, type ByteCache } from './byteCache';
 import { probeFile, type CachedFileStatus } from './cacheProbe';
 import { ModelLoadError, cancelledError, isAbortError, type ModelLoadAttempt } from './modelLoadError';
@@ -165,7 +165,7 @@ export function decodeModelFile(spec: ModelFileSpec, bytes: Uint8Array, location
       'wrong-file',
       spec.path,
       `${spec.path} from ${location} is not ${spec.format === 'onnx' ? 'an ONNX model' : 'a JSON file'}: ${what} ` +
-        `(${formatBytes(bytes.byteLength)}, starts with ${preview(bytes)}).`,
+        `(${formatBytes(bytes.byteLength, 'si')}, starts with ${preview(bytes)}).`,
       { url: location },
     );
   const html = looksLikeHtml(bytes) ? 'got an HTML page (a missing file answered by a web page?)' : null;
@@ -247,8 +247,8 @@ async function readStream(
         throw new ModelLoadError(
           'truncated',
           file,
-          `Download of ${file} from ${location} broke off after ${formatBytes(loaded)}` +
-            (expected !== null ? ` of ${formatBytes(expected)}` : '') +
+          `Download of ${file} from ${location} broke off after ${formatBytes(loaded, 'si')}` +
+            (expected !== null ? ` of ${formatBytes(expected, 'si')}` : '') +
             ` (${error instanceof Error ? error.message : String(error)}).`,
           { url: location, cause: error },
         );
@@ -281,8 +281,8 @@ async function readStream(
     throw new ModelLoadError(
       'truncated',
       file,
-      `Download of ${file} from ${location} is truncated: received ${formatBytes(loaded)} (${loaded} B) of ` +
-        `${formatBytes(expected)} (${expected} B, Content-Length).`,
+      `Download of ${file} from ${location} is truncated: received ${formatBytes(loaded, 'si')} (${loaded} B) of ` +
+        `${formatBytes(expected, 'si')} (${expected} B, Content-Length).`,
       { url: location },
     );
   }

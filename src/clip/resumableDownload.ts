@@ -13,7 +13,7 @@
 
 import { mergeIntegrity, statedIntegrity, unquoteEtag, type StatedIntegrity } from './fileIntegrity';
 import { byteCountHeader, parseContentRange, rangeFrom } from './httpRange';
-import { formatBytes } from './modelFiles';
+import { formatBytes } from '../gpu/formatBytes';
 import { ModelLoadError, cancelledError, isAbortError } from './modelLoadError';
 import type { LoadedFrom, ModelProgressEvent } from './modelProgress';
 
@@ -166,7 +166,7 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
       file,
       url,
       cause,
-      sink.length > 0 ? `; ${formatBytes(sink.length)} kept, a new attempt resumes there` : '',
+      sink.length > 0 ? `; ${formatBytes(sink.length, 'si')} kept, a new attempt resumes there` : '',
     );
   };
 
@@ -357,8 +357,8 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
       throw new ModelLoadError(
         'truncated',
         file,
-        `Download of ${file} from ${url} broke off after ${formatBytes(sink.length)}` +
-          (total !== null ? ` (${sink.length} B) of ${formatBytes(total)} (${total} B)` : '') +
+        `Download of ${file} from ${url} broke off after ${formatBytes(sink.length, 'si')}` +
+          (total !== null ? ` (${sink.length} B) of ${formatBytes(total, 'si')} (${total} B)` : '') +
           ` (${errorDetail(broke)}` +
           (retries > 0 ? `; ${retries} ${retries === 1 ? 'retry' : 'retries'} failed too` : '') +
           `).` +
@@ -377,7 +377,7 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
       'size-mismatch',
       file,
       `${file} from ${url} has the wrong size: ${got} B arrived, the server states ${expectedSize} B ` +
-        `(${formatBytes(expectedSize)}). The bytes were discarded.`,
+        `(${formatBytes(expectedSize, 'si')}). The bytes were discarded.`,
       { url },
     );
   }

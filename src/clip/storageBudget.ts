@@ -3,7 +3,7 @@
  * the free space of the cache folder's disk, given as the same small interface so one check serves both).
  */
 
-import { formatBytes } from './modelFiles';
+import { formatBytes } from '../gpu/formatBytes';
 import { ModelLoadError } from './modelLoadError';
 
 /** The part of `StorageManager` the check uses; `estimate()` is in windows and workers, `persist()` in windows only. */
@@ -38,7 +38,7 @@ export class StorageQuotaError extends ModelLoadError {
     super(
       'no-space',
       file,
-      `Not enough space for the CLIP model: needs ${formatBytes(neededBytes)}, ${formatBytes(availableBytes)} free ` +
+      `Not enough space for the CLIP model: needs ${formatBytes(neededBytes, 'si')}, ${formatBytes(availableBytes, 'si')} free ` +
         `(${where}). Free some space, or load the model files from disk.`,
     );
     this.name = 'StorageQuotaError';

@@ -25,17 +25,6 @@ export class GpuOutOfMemoryError extends Error {
   }
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
-
 export function shapeStr(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }

@@ -1,6 +1,7 @@
 /** A pool of storage buffers bucketed by size, with byte accounting that tests and benchmarks read. */
 import { BufferUsage } from './flags';
-import { EngineError, formatBytes } from './errors';
+import { EngineError } from './errors';
+import { formatBytes } from './formatBytes';
 
 export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 

@@ -8,7 +8,7 @@
  * through WebGPU's own channels: the innermost 'out-of-memory' error scope pops a GPUOutOfMemoryError (the engine
  * pushes one around every pool allocation), or, with no such scope open, an `uncapturederror` event carries it.
  */
-import { formatBytes } from '../gpu/errors';
+import { formatBytes } from '../gpu/formatBytes';
 import { BufferUsage } from '../gpu/flags';
 
 export interface DeviceMemoryStats {

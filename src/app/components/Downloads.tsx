@@ -3,7 +3,7 @@ import { useId, useRef } from 'react';
 import type { RunState } from '../../worker/runState';
 import { runBusy, useApp } from '../store';
 import type { ExportKind } from '../../worker/protocol';
-import { formatBytes } from './format';
+import { formatBytes } from '../../gpu/formatBytes';
 
 const ITEMS: { kind: ExportKind; label: string; help: string }[] = [
   { kind: 'composite', label: 'Composite (PNG)', help: 'The edited photo.' },
@@ -88,7 +88,7 @@ export function Downloads() {
           Saved {lastExport.filename}
           {lastExport.width ? ` (${lastExport.width}×${lastExport.height} px` : ' ('}
           {lastExport.width ? ', ' : ''}
-          {formatBytes(lastExport.bytes)}).
+          {formatBytes(lastExport.bytes, 'si')}).
         </p>
       )}
       <p className="actions">

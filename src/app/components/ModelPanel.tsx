@@ -3,7 +3,7 @@ import { useEffect, useId, useRef } from 'react';
 import { DEFAULT_MODEL_ID, modelFileList, type Precision } from '../../clip/modelFiles';
 import type { PickedModelFile } from '../../worker/protocol';
 import { runBusy, useApp } from '../store';
-import { formatBytes } from './format';
+import { formatBytes } from '../../gpu/formatBytes';
 
 const STATE_TEXT = {
   unknown: 'Not loaded yet.',
@@ -52,7 +52,7 @@ export function ModelPanel() {
       <p>
         <strong>{isDefault ? 'CLIP ViT-B/32' : model.id}</strong>{' '}
         <span className="muted">
-          ({model.id}, transformers.js layout){isDefault ? `, about ${formatBytes(approx)} in all` : ''}.
+          ({model.id}, transformers.js layout){isDefault ? `, about ${formatBytes(approx, 'si')} in all` : ''}.
         </span>
       </p>
       <p className="muted small">
@@ -90,8 +90,8 @@ export function ModelPanel() {
             aria-valuetext={`${Math.round(model.percent)} percent`}
           />
           <p className="small" data-testid="model-progress">
-            {formatBytes(model.loaded)}
-            {model.total > 0 ? ` of ${formatBytes(model.total)}` : ''} ({Math.round(model.percent)}%)
+            {formatBytes(model.loaded, 'si')}
+            {model.total > 0 ? ` of ${formatBytes(model.total, 'si')}` : ''} ({Math.round(model.percent)}%)
             {model.file && loading ? ` · ${model.file}` : ''}
             {model.source === 'cache' ? ' · from cache' : ''}
           </p>
@@ -163,7 +163,11 @@ export function ModelPanel() {
         {model.picked && (
           <p className="small" data-testid="picked-files">
             {model.picked.length} file{model.picked.length === 1 ? '' : 's'} picked (
-            {formatBytes(model.picked.reduce((s, f) => s + f.file.size, 0))}); the next load uses them.
+            {formatBytes(
+              model.picked.reduce((s, f) => s + f.file.size, 0),
+              'si',
+            )}
+            ); the next load uses them.
           </p>
         )}
       </details>

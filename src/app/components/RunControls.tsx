@@ -1,6 +1,6 @@
 /** Start / Pause / Resume / Stop, the progress bar with speed and time left, and the live loss chart. */
 import { useId } from 'react';
-import { formatBytes } from '../../gpu/errors';
+import { formatBytes } from '../../gpu/formatBytes';
 import type { RunState } from '../../worker/runState';
 import { runBusy, useApp } from '../store';
 import { formatDuration } from './format';

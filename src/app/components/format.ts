@@ -12,14 +12,6 @@ export function formatDuration(seconds: number): string {
   return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
 }
 
-/** Bytes in SI units: "352.0 MB". */
-export function formatBytes(n: number): string {
-  if (n < 1e3) return `${n} B`;
-  if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`;
-  if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
-  return `${(n / 1e9).toFixed(2)} GB`;
-}
-
 /** A loss value with 3 significant digits. */
 export function formatLoss(v: number): string {
   if (!Number.isFinite(v)) return String(v);
