@@ -254,7 +254,9 @@ export class EditController {
         const hint =
           e instanceof ModelUnusableError
             ? 'Use the files of a CLIP ViT model in the transformers.js layout (fp32 or fp16 vision file).'
-            : 'Check your connection and try again, or use model files from disk.';
+            : e instanceof ModelLoadError && e.kind === 'no-space'
+              ? 'Free some space for this site (clear other sites’ data, or other cached models here), or use model files from disk.'
+              : 'Check your connection and try again, or use model files from disk.';
         this.fail('model', message(e), { hint, command });
       }
       return null;

@@ -1,8 +1,10 @@
 /** The model slice: which CLIP model, its download progress and cache state, and the files picked from disk. */
-import { modelCacheState } from '../../clip/modelCacheState';
+import { cachedModelStatus } from '../../clip/modelCacheStatus';
+import { requestPersistentStorage } from '../../clip/storageBudget';
 import type { ModelSlice, Slice, SliceContext } from './types';
 
 export function createModelSlice({ set, get, client, url }: SliceContext): Slice<ModelSlice> {
+  let persistAsked = false;
   const state: ModelSlice = {
     model: {
       id: url.modelId,
@@ -46,15 +48,33 @@ export function createModelSlice({ set, get, client, url }: SliceContext): Slice
     async checkModelCache() {
       const m = get().model;
       if (m.state === 'loading' || m.state === 'ready') return;
-      const cached = await modelCacheState({ modelId: m.id, baseUrl: m.baseUrl, precision: m.precision });
-      if (cached === null) return; // no Cache Storage here (private mode): the state stays unknown
-      set((s) =>
-        s.model.state === 'loading' || s.model.state === 'ready' ? {} : { model: { ...s.model, state: cached } },
-      );
+      let status;
+      try {
+        status = await cachedModelStatus({ modelId: m.id, baseUrl: m.baseUrl, precision: m.precision });
+      } catch {
+        return; // the cache could not be read: the state stays unknown
+      }
+      if (status.state === 'unavailable') return; // no Cache Storage here (private mode)
+      const state = status.state;
+      set((s) => (s.model.state === 'loading' || s.model.state === 'ready' ? {} : { model: { ...s.model, state } }));
+    },
+
+    async persistStorage() {
+      // Asked once, from the page (workers cannot): the browser then keeps the ~600 MB model under storage pressure.
+      if (persistAsked) return;
+      persistAsked = true;
+      const result = await requestPersistentStorage();
+      if (result === 'denied') {
+        get().addNotice(
+          'info',
+          'The browser may clear the downloaded model when space runs low (it did not grant persistent storage).',
+        );
+      }
     },
 
     loadModel() {
       if (get().model.state === 'ready') return;
+      void get().persistStorage();
       set((s) => ({
         model: { ...s.model, state: 'loading', loaded: 0, total: 0, percent: 0, file: null, error: null },
         error: s.error?.kind === 'model' ? null : s.error,

@@ -88,6 +88,7 @@ export function createRunSlice({ set, get, client }: SliceContext): Slice<RunSli
         lossesBefore: st.losses,
         run: { ...st.run, requested: 'start', activity: 'Setting up the edit…' },
       }));
+      if (get().model.state !== 'ready') void get().persistStorage();
       // A copy of the bitmap goes to the worker, which reads its pixels there.
       const image = await createImageBitmap(s.input.bitmap);
       client().send({ type: 'start', model: get().modelSpec(), image, config, quality: s.quality });

@@ -109,6 +109,8 @@ export interface ModelSlice {
   setPrecision(p: Precision): void;
   setPickedModelFiles(files: PickedModelFile[] | null): void;
   checkModelCache(): Promise<void>;
+  /** Asks the browser to keep this site's storage (the model files) under pressure; once per page. */
+  persistStorage(): Promise<void>;
   /** Loads the model on its own (the model panel's button). */
   loadModel(): void;
   /** Cancels the download; what was downloaded is kept for the next try. */
