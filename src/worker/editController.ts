@@ -256,7 +256,9 @@ export class EditController {
             ? 'Use the files of a CLIP ViT model in the transformers.js layout (fp32 or fp16 vision file).'
             : e instanceof ModelLoadError && e.kind === 'no-space'
               ? 'Free some space for this site (clear other sites’ data, or other cached models here), or use model files from disk.'
-              : 'Check your connection and try again, or use model files from disk.';
+              : e instanceof ModelLoadError && (e.kind === 'hash-mismatch' || e.kind === 'size-mismatch')
+                ? 'The file arrived damaged and was discarded; try again (the download starts that file over).'
+                : 'Check your connection and try again, or use model files from disk.';
         this.fail('model', message(e), { hint, command });
       }
       return null;
