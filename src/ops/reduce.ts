@@ -59,10 +59,11 @@ const TREE_SUM_WGSL = workgroupSumWgsl(['sdata']);
 
 const BINDING_NAMES = ['a', 'b', 'c', 'd'];
 
-function stage1Wgsl(inputs: number, expr: string): string {
+function stage1Wgsl(inputs: number, expr: string, helpers: string): string {
   return /* wgsl */ `${paramsWgsl('n: u32, groups: u32')}
 ${storageWgsl(BINDING_NAMES.slice(0, inputs), ['partial'])}
 ${TREE_SUM_WGSL}
+${helpers}
 @compute @workgroup_size(${RED_WG})
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let t = lid.x;
@@ -102,9 +103,17 @@ export function reduceGroups(n: number): number {
 
 /**
  * scale · Σ_{i<n} expr(i) as a [1] tensor, with no tape. `expr` is a WGSL f32 expression of the index
- * `i` over the read buffers, named a, b, c, d in order (e.g. `(a[i] - b[i]) * (a[i] - b[i])`).
+ * `i` over the read buffers, named a, b, c, d in order (e.g. `(a[i] - b[i]) * (a[i] - b[i])`); it may call
+ * functions declared in `helpers` (module-scope WGSL, e.g. a per-point loss term).
  */
-export function reduceToScalar(op: string, reads: Tensor[], n: number, expr: string, scale: number): Tensor {
+export function reduceToScalar(
+  op: string,
+  reads: Tensor[],
+  n: number,
+  expr: string,
+  scale: number,
+  helpers = '',
+): Tensor {
   if (reads.length < 1 || reads.length > BINDING_NAMES.length) {
     throw new EngineError(op, `reduceToScalar takes 1 to ${BINDING_NAMES.length} inputs, got ${reads.length}`);
   }
@@ -113,7 +122,7 @@ export function reduceToScalar(op: string, reads: Tensor[], n: number, expr: str
   const partial = e.empty([groups], `${op}-partial`);
   e.run({
     name: `${op}-reduce1`,
-    code: stage1Wgsl(reads.length, expr),
+    code: stage1Wgsl(reads.length, expr, helpers),
     params: new Params().u32(n).u32(groups),
     read: reads,
     write: [partial],
