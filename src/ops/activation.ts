@@ -1,4 +1,4 @@
-/** Pointwise activations: leaky ReLU and sigmoid, each with its backward. */
+/** Pointwise activations: leaky ReLU (and ReLU, its slope-0 case) and sigmoid, each with its backward. */
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
@@ -73,6 +73,11 @@ export function leakyRelu(x: Tensor, slope = 0.2): Tensor {
       shape: x.shape,
     }),
   ]);
+}
+
+/** ReLU max(x, 0) (the atlas MLPs'); the gradient at x = 0 is 0, as in PyTorch. */
+export function relu(x: Tensor): Tensor {
+  return leakyRelu(x, 0);
 }
 
 /** Logistic sigmoid 1 / (1 + e^−x). */
