@@ -11,6 +11,8 @@ import { Engine } from '../gpu/engine';
 import './app.css';
 import { elementwiseGradcheck } from './engineChecks/elementwiseGradcheck';
 import { generatorOracle } from './engineChecks/generatorOracle';
+import { videoDecode } from './engineChecks/videoDecode';
+import { videoFramesZip } from './engineChecks/videoFramesZip';
 import { type CheckOptions, type CheckOutcome, type EngineCheck, passes, toleranceOf } from './engineChecks/types';
 
 export type { CheckOptions, CheckOutcome, EngineCheck } from './engineChecks/types';
@@ -41,6 +43,8 @@ declare global {
 export const CHECKS: Record<string, EngineCheck> = {
   'elementwise-gradcheck': elementwiseGradcheck,
   'generator-oracle': generatorOracle,
+  'video-decode': videoDecode,
+  'video-frames-zip': videoFramesZip,
 };
 
 // ------------------------------------------------------------------ running
