@@ -7,6 +7,8 @@
  *   npm run bench -- clip [--views 16] [--size 224] [--model DIR] [--iters 3] [--warmup 1] [--seed 1234]
  *                         [--no-ort] [--ort-device shared|own] [--json results.json]
  *
+ *   npm run bench -- flow [--frames DIR] [--size 384x216] [--frames-count 50] [--json results.json]
+ *
  *   npm run bench -- step --quality preview|standard|reference [--size N] [--model DIR] [--steps N]
  *                         [--view-chunk N] [--memory-only] [--image FILE|synthetic] [--json results.json]
  *
@@ -25,6 +27,7 @@ import { mean } from '../ops/reduce';
 import { BenchUsageError, GENERATOR_BENCH_USAGE, parseGeneratorBenchArgs } from './benchArgs';
 import { adapterLabel, median, timeIt } from './benchCommon';
 import { CLIP_BENCH_USAGE, runClipBench } from './clipBench';
+import { FLOW_BENCH_USAGE, runFlowBench } from './flowBench';
 import { runStepBench, STEP_BENCH_USAGE } from './stepBench';
 
 interface GeneratorBenchResult {
@@ -162,7 +165,11 @@ async function main(argv: readonly string[]): Promise<void> {
     usage = STEP_BENCH_USAGE;
     return runStepBench(named ? argv.slice(1) : argv, stamp);
   }
-  throw new BenchUsageError(`unknown benchmark "${what}" (available: generator, clip, step)`);
+  if (what === 'flow') {
+    usage = FLOW_BENCH_USAGE;
+    return runFlowBench(named ? argv.slice(1) : argv, stamp);
+  }
+  throw new BenchUsageError(`unknown benchmark "${what}" (available: generator, clip, step, flow)`);
 }
 
 main(process.argv.slice(2)).then(
