@@ -13,9 +13,9 @@
  * Kernels, one invocation per point: levels are bound in groups of up to (storage-buffer limit − 3) per dispatch
  * (WebGPU guarantees 8, so ≥ 5 levels), later groups accumulating into the output. Backward to uv: the spatial
  * derivative of each level's bilinear interpolant, summed over levels and weighted by the output gradient. Backward
- * to the texels: a scatter of gy·w into the four taps of each point, through deterministic fixed-point integer
- * atomics (fixedPointSum.ts), in place in the gradient tensor; apart from the gradients themselves the backward
- * allocates one scalar.
+ * to the texels: a scatter of gy·w into the four taps of each point, through deterministic 64-bit fixed-point integer
+ * atomics (fixedPointSum.ts) whose low words are the gradient tensor itself; apart from the gradients the backward
+ * allocates one scalar and one transient u32 per texel (the high words, released once converted).
  */
 import type { Engine } from '../gpu/engine';
 import { EngineError, shapeStr } from '../gpu/errors';
@@ -23,11 +23,17 @@ import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
 import { assertRank, assertSameEngine, perElementWgsl, WG } from './common';
-import { FIXED_POINT_MAX_CONTRIBUTIONS, FIXED_POINT_WGSL, fixedPointBound, fixedPointToFloat } from './fixedPointSum';
+import {
+  FIXED_POINT_MAX_CONTRIBUTIONS,
+  FIXED_POINT_WGSL,
+  fixedPointAddWgsl,
+  fixedPointBound,
+  fixedPointToFloat,
+} from './fixedPointSum';
 
 /** Most levels bound in one dispatch (the adapter's storage-buffer limit may lower it). */
 const MAX_LEVELS_PER_DISPATCH = 8;
-/** Bindings besides the levels: uv, gy (or nothing), and the output. */
+/** Bindings besides the levels: uv, gy (or nothing) and the output; or uv, gy and the fixed-point bound. */
 const OTHER_BINDINGS = 3;
 
 /**
@@ -138,13 +144,10 @@ function uvBackwardWgsl(k: number): string {
   });
 }
 
-/** WGSL per level l: adds the fixed-point value of scaled gradient s·w for each of the four taps of channel c. */
+/** WGSL per level l: adds the fixed-point value of the scaled gradient s·w to each of the four taps of channel c. */
 function levelDepositWgsl(l: number): string {
   return /* wgsl */ `${tapOffsetsWgsl(l)}
-fn add${l}(k: u32, v: f32) {
-  let q = i32(round(v));
-  if (q != 0) { atomicAdd(&g${l}[k], q); }
-}
+${fixedPointAddWgsl(`add${l}`, `lo${l}`, `hi${l}`)}
 fn deposit${l}(c: u32, s: f32, x: AxisTap, y: AxisTap) {
   let o = taps${l}(c, x, y);
   add${l}(o.x, s * (1.0 - x.f) * (1.0 - y.f));
@@ -154,13 +157,16 @@ fn deposit${l}(c: u32, s: f32, x: AxisTap, y: AxisTap) {
 }`;
 }
 
-/** g_l[taps of i, c] += round(gy[i, c] · w · scale) for every level of the group (accumulators zeroed before). */
+/**
+ * (lo_l, hi_l)[taps of i, c] += round(gy[i, c] · w · scale) for every level of the group, as 64-bit fixed point
+ * (accumulators zeroed before).
+ */
 function texelBackwardWgsl(k: number): string {
   const levels = Array.from({ length: k }, (_, l) => l);
   return perElementWgsl({
     fields: groupFields(k),
     read: ['uv', 'gy', 'bound'],
-    write: levels.map((l) => `g${l}: atomic<i32>`),
+    write: levels.flatMap((l) => [`lo${l}: atomic<u32>`, `hi${l}: atomic<u32>`]),
     helpers: AXIS_TAP_WGSL + FIXED_POINT_WGSL + levels.map(levelDepositWgsl).join(''),
     body: `
   ${tapsOfPoint(k)}
@@ -173,10 +179,13 @@ function texelBackwardWgsl(k: number): string {
   });
 }
 
-/** Splits items into dispatch groups of as many levels as fit the adapter's storage-buffer limit. */
-function levelGroups<T>(engine: Engine, items: readonly T[]): T[][] {
+/**
+ * Splits items into dispatch groups of as many levels as fit the adapter's storage-buffer limit, each level taking
+ * `perLevel` bindings besides the OTHER_BINDINGS.
+ */
+function levelGroups<T>(engine: Engine, items: readonly T[], perLevel = 1): T[][] {
   const limit = Number(engine.limits.maxStorageBuffersPerShaderStage);
-  const size = Math.max(1, Math.min(MAX_LEVELS_PER_DISPATCH, limit - OTHER_BINDINGS));
+  const size = Math.max(1, Math.min(MAX_LEVELS_PER_DISPATCH, Math.floor((limit - OTHER_BINDINGS) / perLevel)));
   const groups: T[][] = [];
   for (let s = 0; s < items.length; s += size) groups.push(items.slice(s, s + size));
   return groups;
@@ -228,7 +237,9 @@ export function texturePyramidSample(levels: readonly Tensor[], uv: Tensor): Ten
     const learnable = levels.flatMap((_, l) => (texelGrads[l] ? [l] : []));
     if (learnable.length > 0) {
       const bound = fixedPointBound(gy, op);
-      for (const group of levelGroups(e, learnable)) {
+      // The gradient tensors hold the low words; the high words live only until the conversion.
+      const highWords = learnable.map((l) => e.zeros(levels[l].shape, `${op}-texel-grad-high`));
+      for (const group of levelGroups(e, [...learnable.keys()], 2)) {
         e.run({
           name: `${op}-texel-backward`,
           code: texelBackwardWgsl(group.length),
@@ -236,14 +247,17 @@ export function texturePyramidSample(levels: readonly Tensor[], uv: Tensor): Ten
             N,
             C,
             false,
-            group.map((l) => levels[l]),
+            group.map((j) => levels[learnable[j]]),
           ),
           read: [uv, gy, bound],
-          write: group.map((l) => texelGrads[l] as Tensor),
+          write: group.flatMap((j) => [texelGrads[learnable[j]] as Tensor, highWords[j]]),
           workgroups: e.grid(N, WG),
         });
       }
-      for (const grad of texelGrads) if (grad) fixedPointToFloat(grad, bound, op);
+      learnable.forEach((l, j) => {
+        fixedPointToFloat(texelGrads[l] as Tensor, highWords[j], bound, op);
+        highWords[j].release();
+      });
       bound.release();
     }
     let uvGrad: Tensor | null = null;
