@@ -39,16 +39,23 @@ fn bceGradTarget(i: u32, eps: f32) -> f32 {
 
 type GradTerm = 'bceGradP' | 'bceGradTarget' | 'bceTerm';
 
+const gradKernels = new Map<string, string>();
+
 /** Backward kernel: scale·g·w·term(i) for p and the target (w = 1 when unweighted), scale·g·bceTerm(i) for w. */
 function gradWgsl(term: GradTerm, weighted: boolean): string {
   const byWeight = weighted && term !== 'bceTerm';
-  return perElementWgsl({
+  const key = `${term}:${byWeight}`;
+  const cached = gradKernels.get(key);
+  if (cached) return cached;
+  const code = perElementWgsl({
     fields: 'scale: f32, eps: f32',
     read: byWeight ? ['a', 'b', 'g', 'w'] : ['a', 'b', 'g'],
     write: ['out'],
     helpers: BCE_WGSL,
     body: `out[i] = p.scale * g[0] * ${byWeight ? 'w[i] * ' : ''}${term}(i, p.eps);`,
   });
+  gradKernels.set(key, code);
+  return code;
 }
 
 /**

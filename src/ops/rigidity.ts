@@ -87,6 +87,18 @@ function backwardWgsl(invStep: number, eps: number): string {
   });
 }
 
+/** The two kernels' WGSL for one (1/(δ·S), ε) pair, built once (the pipeline cache then hashes one string). */
+const kernelsByConstants = new Map<string, { helpers: string; backward: string }>();
+function kernelsFor(invStep: number, eps: number): { helpers: string; backward: string } {
+  const key = `${invStep}:${eps}`;
+  let k = kernelsByConstants.get(key);
+  if (!k) {
+    k = { helpers: dilationWgsl(invStep, eps), backward: backwardWgsl(invStep, eps) };
+    kernelsByConstants.set(key, k);
+  }
+  return k;
+}
+
 /**
  * Mean over N of ‖JᵀJ‖_F + ‖(JᵀJ + εI)⁻¹‖_F with J = [(uvDx − uv)/δ | (uvDy − uv)/δ] / scale (see the file comment).
  * uv, uvDx, uvDy: [N, 2] (all learnable); delta: the finite-difference step in the mapping's input units; scale: the
@@ -114,14 +126,14 @@ export function rigidityLoss(
     throw new EngineError(op, `inverseEps must be positive, got ${inverseEps}`);
   }
   const N = uv.shape[0];
-  const helpers = dilationWgsl(invStep, inverseEps);
-  const out = reduceToScalar(op, [uv, uvDx, uvDy], N, 'dilation(jacobianAt(i))', 1 / N, helpers);
+  const kernels = kernelsFor(invStep, inverseEps);
+  const out = reduceToScalar(op, [uv, uvDx, uvDy], N, 'dilation(jacobianAt(i))', 1 / N, kernels.helpers);
   return record(op, [uv, uvDx, uvDy], out, (gy) => {
     const e = uv.engine;
     const grads = [uv, uvDx, uvDy].map(() => e.empty(uv.shape, `${op}-backward`));
     e.run({
       name: `${op}-backward`,
-      code: backwardWgsl(invStep, inverseEps),
+      code: kernels.backward,
       params: new Params().u32(N).f32(1 / N),
       read: [uv, uvDx, uvDy, gy],
       write: grads,

@@ -103,8 +103,21 @@ fn slope${l}(c: u32, x: AxisTap, y: AxisTap) -> vec2f {
 }`;
 }
 
+/** Caches a WGSL builder by level count (the same source string every call: the pipeline cache hashes it once). */
+function byLevelCount(build: (k: number) => string): (k: number) => string {
+  const built = new Map<number, string>();
+  return (k) => {
+    let code = built.get(k);
+    if (code === undefined) {
+      code = build(k);
+      built.set(k, code);
+    }
+    return code;
+  };
+}
+
 /** out[i, c] (+)= Σ_l sample_l(c). */
-function forwardWgsl(k: number): string {
+const forwardWgsl = byLevelCount((k) => {
   const levels = Array.from({ length: k }, (_, l) => l);
   return perElementWgsl({
     fields: groupFields(k),
@@ -121,10 +134,10 @@ function forwardWgsl(k: number): string {
     out[o] = acc;
   }`,
   });
-}
+});
 
 /** guv[i] (+)= Σ_c gy[i, c] · Σ_l ∂sample_l(c)/∂(u, v). */
-function uvBackwardWgsl(k: number): string {
+const uvBackwardWgsl = byLevelCount((k) => {
   const levels = Array.from({ length: k }, (_, l) => l);
   return perElementWgsl({
     fields: groupFields(k),
@@ -142,7 +155,7 @@ function uvBackwardWgsl(k: number): string {
   guv[2u * i] = g.x;
   guv[2u * i + 1u] = g.y;`,
   });
-}
+});
 
 /** WGSL per level l: adds the fixed-point value of the scaled gradient s·w to each of the four taps of channel c. */
 function levelDepositWgsl(l: number): string {
@@ -161,7 +174,7 @@ fn deposit${l}(c: u32, s: f32, x: AxisTap, y: AxisTap) {
  * (lo_l, hi_l)[taps of i, c] += round(gy[i, c] · w · scale) for every level of the group, as 64-bit fixed point
  * (accumulators zeroed before).
  */
-function texelBackwardWgsl(k: number): string {
+const texelBackwardWgsl = byLevelCount((k) => {
   const levels = Array.from({ length: k }, (_, l) => l);
   return perElementWgsl({
     fields: groupFields(k),
@@ -177,7 +190,7 @@ function texelBackwardWgsl(k: number): string {
     ${levels.map((l) => `deposit${l}(c, s, ax${l}, ay${l});`).join('\n    ')}
   }`,
   });
-}
+});
 
 /**
  * Splits items into dispatch groups of as many levels as fit the adapter's storage-buffer limit, each level taking
