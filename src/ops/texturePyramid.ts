@@ -10,8 +10,9 @@
  * [−1, 1] read the edge texels and have zero gradient with respect to uv there (PyTorch's border padding:
  * x ≤ 0 or x ≥ W − 1 gives 0). A non-finite coordinate reads texel 0 with zero gradient.
  *
- * Kernels, one invocation per point: levels are bound in groups of up to (storage-buffer limit − 3) per dispatch
- * (WebGPU guarantees 8, so ≥ 5 levels), later groups accumulating into the output. Backward to uv: the spatial
+ * Kernels, one invocation per point: levels are bound in groups of up to min(8, storage-buffer limit − 3) per
+ * dispatch (WebGPU guarantees a limit of 8, so ≥ 5 levels; half as many in the texel backward, which binds two words
+ * per level), later groups accumulating into the output. Backward to uv: the spatial
  * derivative of each level's bilinear interpolant, summed over levels and weighted by the output gradient. Backward
  * to the texels: a scatter of gy·w into the four taps of each point, through deterministic 64-bit fixed-point integer
  * atomics (fixedPointSum.ts) whose low words are the gradient tensor itself; apart from the gradients the backward
