@@ -174,7 +174,7 @@ export interface RefFb {
 }
 
 /** The forward–backward check on flow [2n,2,H,W] (forward pairs, then their backward partners). */
-export function refForwardBackward(flow: Planes, relative = 0.01, absolute = 0.5): RefFb {
+export function refForwardBackward(flow: Planes, relative = 0.01, absolute = 0.5, motionBoundaries = false): RefFb {
   const n = flow.n / 2;
   const error = planes(flow.n, 1, flow.h, flow.w);
   const valid = planes(flow.n, 1, flow.h, flow.w);
@@ -191,7 +191,16 @@ export function refForwardBackward(flow: Planes, relative = 0.01, absolute = 0.5
         const d2 = (fu + bu) ** 2 + (fv + bv) ** 2;
         const inside = sx >= 0 && sx <= flow.w - 1 && sy >= 0 && sy <= flow.h - 1;
         set(error, p, x, y, Math.sqrt(d2));
-        const ok = inside && d2 < relative * (fu * fu + fv * fv + bu * bu + bv * bv) + absolute;
+        let ok = inside && d2 < relative * (fu * fu + fv * fv + bu * bu + bv * bv) + absolute;
+        if (motionBoundaries) {
+          let g2 = 0;
+          for (const c of [0, 1]) {
+            const plane = 2 * p + c;
+            g2 += ((at(flow, plane, x + 1, y) - at(flow, plane, x - 1, y)) / 2) ** 2;
+            g2 += ((at(flow, plane, x, y + 1) - at(flow, plane, x, y - 1)) / 2) ** 2;
+          }
+          if (g2 > 0.01 * (fu * fu + fv * fv) + 0.002) ok = false;
+        }
         set(valid, p, x, y, ok ? 1 : 0);
       }
     }

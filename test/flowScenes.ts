@@ -7,13 +7,18 @@ import type { Tensor } from '../src/gpu/tensor';
 import { type Planes, planes, shapeOf } from './flowReference';
 import { rand } from './gpu';
 
-/** A smooth RGB texture in [0.1, 0.9]: tex(x, y) → [r, g, b]. */
+/** A smooth RGB texture with values in (0.05, 0.95): tex(x, y) → [r, g, b]. */
 export type Texture = (x: number, y: number) => [number, number, number];
 
-/** Sum of `waves` sinusoids per channel with random directions, wavelengths in [minPeriod, maxPeriod] px, phases. */
+/**
+ * A smooth random texture with the contrast of natural images: a sum of `waves` sinusoids with random directions,
+ * wavelengths in [minPeriod, maxPeriod] px and phases, shared by the channels (so the grey image keeps the
+ * contrast), plus a weaker sum per channel for colour; squashed by tanh into (0.05, 0.95), which steepens the
+ * gradients like edges do without losing smoothness.
+ */
 export function smoothTexture(seed: number, waves = 8, minPeriod = 6, maxPeriod = 20): Texture {
-  const r = rand(waves * 3 * 4, seed, 0, 1);
-  const comps = Array.from({ length: 3 * waves }, (_, k) => {
+  const r = rand(waves * 4 * 4, seed, 0, 1);
+  const comps = Array.from({ length: 4 * waves }, (_, k) => {
     const angle = 2 * Math.PI * r[4 * k];
     const period = minPeriod + (maxPeriod - minPeriod) * r[4 * k + 1];
     const freq = (2 * Math.PI) / period;
@@ -24,18 +29,20 @@ export function smoothTexture(seed: number, waves = 8, minPeriod = 6, maxPeriod 
       amp: 0.5 + r[4 * k + 3],
     };
   });
-  return (x, y) => {
-    const out: [number, number, number] = [0, 0, 0];
-    for (let c = 0; c < 3; c++) {
-      let s = 0;
-      let norm = 0;
-      for (let k = 0; k < waves; k++) {
-        const w = comps[c * waves + k];
-        s += w.amp * Math.sin(w.kx * x + w.ky * y + w.phase);
-        norm += w.amp;
-      }
-      out[c] = 0.5 + (0.4 * s) / norm;
+  const wave = (set: number, x: number, y: number) => {
+    let s = 0;
+    let norm = 0;
+    for (let k = 0; k < waves; k++) {
+      const w = comps[set * waves + k];
+      s += w.amp * Math.sin(w.kx * x + w.ky * y + w.phase);
+      norm += w.amp;
     }
+    return s / norm;
+  };
+  return (x, y) => {
+    const common = wave(0, x, y);
+    const out: [number, number, number] = [0, 0, 0];
+    for (let c = 0; c < 3; c++) out[c] = 0.5 + 0.45 * Math.tanh(3 * (common + 0.3 * wave(c + 1, x, y)));
     return out;
   };
 }

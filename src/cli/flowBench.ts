@@ -38,6 +38,7 @@ export const FLOW_BENCH_USAGE = `Usage: npm run bench -- flow [options]
   --warps N           warps per level (default 3)
   --iterations N      Jacobi iterations per warp (default 30)
   --no-median         no 3×3 median after each warp
+  --motion-boundaries also mark motion boundaries invalid (Sundaram et al.'s second test; default off)
   --no-warmup         skip the two-frame warm-up run that compiles the pipelines
   --json FILE         also write the result as JSON
   --help              this text`;
@@ -73,6 +74,7 @@ export function parseFlowBenchArgs(args: readonly string[]): FlowBenchArgs | nul
     warps: { type: 'string' },
     iterations: { type: 'string' },
     'no-median': { type: 'boolean' },
+    'motion-boundaries': { type: 'boolean' },
     'no-warmup': { type: 'boolean' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -93,6 +95,7 @@ export function parseFlowBenchArgs(args: readonly string[]): FlowBenchArgs | nul
   const rho = positiveNumber('rho', v.rho, true);
   if (rho !== undefined) flow.rho = rho;
   if (v['no-median']) flow.median = false;
+  if (v['motion-boundaries']) flow.consistency = { motionBoundaries: true };
   try {
     resolveFlowOptions(height, width, flow);
   } catch (e) {

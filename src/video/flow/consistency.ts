@@ -6,7 +6,13 @@
  *
  * and x + f lies inside the frame, [0, W − 1] × [0, H − 1] in pixel-centre coordinates (where the partner's flow
  * is sampled from real pixels, not from the clamped border). Occluded and disoccluded pixels fail the check, since
- * the partner's flow there belongs to the other surface.
+ * the partner's flow there belongs to the other surface — when the flow is sharp there. A smooth flow (Horn–Schunck's
+ * quadratic smoothness carries one motion across the boundary) can be an invertible, hence consistent, map across an
+ * occlusion; the opt-in motion-boundary test of the same paper also rejects pixels where the flow varies fast,
+ *
+ *   |∇u|² + |∇v|² > 0.01 |f|² + 0.002               (central differences, borders replicated),
+ *
+ * which removes the whole smoothed band around moving objects (and more: any flow gradient over ~0.045 px/px).
  */
 import { EngineError, shapeStr } from '../../gpu/errors';
 import { Params } from '../../gpu/params';
@@ -14,16 +20,26 @@ import type { Tensor } from '../../gpu/tensor';
 import { perElementOutput, perElementWgsl, UNRAVEL_WGSL } from '../../ops/common';
 import { dims4 } from './checks';
 import { PAIRS_WGSL } from './pairs';
-import { bilinearClampedWgsl } from './sampling';
+import { bilinearClampedWgsl, CLAMPED_INDEX_WGSL } from './sampling';
 
 export interface ConsistencyTolerance {
   /** α: the tolerance relative to the flows' squared magnitudes (default 0.01). */
   relative: number;
   /** β: the absolute tolerance in px² (default 0.5). */
   absolute: number;
+  /** Also reject motion boundaries (Sundaram et al.'s second test; default false, as in the recipe). */
+  motionBoundaries: boolean;
 }
 
-export const DEFAULT_CONSISTENCY: ConsistencyTolerance = Object.freeze({ relative: 0.01, absolute: 0.5 });
+export const DEFAULT_CONSISTENCY: ConsistencyTolerance = Object.freeze({
+  relative: 0.01,
+  absolute: 0.5,
+  motionBoundaries: false,
+});
+
+/** The motion-boundary test's tolerances: |∇u|² + |∇v|² > MB_RELATIVE·|f|² + MB_ABSOLUTE. */
+const MB_RELATIVE = 0.01;
+const MB_ABSOLUTE = 0.002;
 
 /** WGSL: the struct fbSample functions return: own flow f, partner flow b at x + f, whether x + f is inside. */
 export const FB_SAMPLE_STRUCT_WGSL = /* wgsl */ `
@@ -52,21 +68,38 @@ fn ${name}(ownBase: u32, partnerBase: u32, x: u32, y: u32, w: u32, h: u32) -> Fb
 }`;
 }
 
+/** WGSL: whether the flow whose u plane starts at `base` of `flow` varies fast at (x, y) (the motion-boundary test). */
+const MOTION_BOUNDARY_WGSL = /* wgsl */ `
+fn onMotionBoundary(base: u32, x: i32, y: i32, w: u32, h: u32, f: vec2f) -> bool {
+  var g2 = 0.0;
+  for (var c = 0u; c < 2u; c++) {
+    let plane = base + c * h * w;
+    let dx = 0.5 * (flow[clampedIndex(plane, x + 1, y, w, h)] - flow[clampedIndex(plane, x - 1, y, w, h)]);
+    let dy = 0.5 * (flow[clampedIndex(plane, x, y + 1, w, h)] - flow[clampedIndex(plane, x, y - 1, w, h)]);
+    g2 += dx * dx + dy * dy;
+  }
+  return g2 > ${MB_RELATIVE} * dot(f, f) + ${MB_ABSOLUTE};
+}`;
+
 const VALID_WGSL = perElementWgsl({
-  fields: 'h: u32, w: u32, pairs: u32, relative: f32, absolute: f32',
+  fields: 'h: u32, w: u32, pairs: u32, relative: f32, absolute: f32, boundaries: u32',
   read: ['flow'],
   write: ['valid'],
   helpers:
     UNRAVEL_WGSL +
     PAIRS_WGSL +
+    CLAMPED_INDEX_WGSL +
     bilinearClampedWgsl('flow') +
     FB_SAMPLE_STRUCT_WGSL +
-    fbSampleWgsl('fbAt', 'flow', 'flow'),
+    fbSampleWgsl('fbAt', 'flow', 'flow') +
+    MOTION_BOUNDARY_WGSL,
   body: `
   let at = unravel3(i, p.h, p.w);
   let stride = 2u * p.h * p.w;
   let s = fbAt(at.x * stride, pairPartner(at.x, p.pairs) * stride, at.z, at.y, p.w, p.h);
-  valid[i] = select(0.0, 1.0, fbPasses(s, p.relative, p.absolute));`,
+  var ok = fbPasses(s, p.relative, p.absolute);
+  if (ok && p.boundaries != 0u) { ok = !onMotionBoundary(at.x * stride, i32(at.z), i32(at.y), p.w, p.h, s.f); }
+  valid[i] = select(0.0, 1.0, ok);`,
 });
 
 /**
@@ -89,7 +122,8 @@ export function forwardBackwardValid(flow: Tensor, tolerance: ConsistencyToleran
       .u32(w)
       .u32(n)
       .f32(tolerance.relative)
-      .f32(tolerance.absolute),
+      .f32(tolerance.absolute)
+      .u32(tolerance.motionBoundaries ? 1 : 0),
     read: [flow],
     shape: [pairs, 1, h, w],
   });

@@ -18,7 +18,7 @@ export interface FlowOptions {
   jacobiIterations?: number;
   /** A 3×3 median filter of the flow after each warp (default true). */
   median?: boolean;
-  /** Tolerances of the forward–backward check (default α = 0.01, β = 0.5 px²). */
+  /** The forward–backward check: tolerances (default α = 0.01, β = 0.5 px²), motion-boundary test (default off). */
   consistency?: Partial<ConsistencyTolerance>;
 }
 
@@ -59,6 +59,7 @@ export function resolveFlowOptions(h: number, w: number, opts: FlowOptions = {})
     `jacobiIterations must be a non-negative integer, got ${r.jacobiIterations}`,
   );
   const { relative, absolute } = r.consistency;
+  check(typeof r.consistency.motionBoundaries === 'boolean', 'consistency.motionBoundaries must be true or false');
   check(relative >= 0 && absolute >= 0, `consistency tolerances must be ≥ 0, got α ${relative}, β ${absolute}`);
   pyramidSizes(h, w, r.levels);
   return r;
