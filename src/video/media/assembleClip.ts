@@ -108,7 +108,7 @@ export async function assembleClip({ frames, masks, options, onProgress, signal 
             'mask-mismatch',
             source,
             `The mask ${masks.frameLabel(maskIndices[position])} (${masks.label}) is ${sizeText(shown)}, but the frames of ` +
-              `${source} are ${sizeText(ref.shown)}; a mask must have its frame's size.`,
+              `${source} are ${sizeText(ref.shown)}; a mask must be the size of its frame.`,
           );
         }
         list.push(resizeMask(maskFromImage(image), image.width, image.height, working.width, working.height));

@@ -17,19 +17,16 @@ export function framesAvailable(sourceFrameCount: number, start: number, stride:
 }
 
 /**
- * Trims that fit `maxFrames` when the trim asked for keeps too many: first the first `maxFrames` frames at the same
- * stride (the reference's choice), then the whole remaining span at the smallest stride that fits.
+ * Trims that fit `maxFrames` when the trim asked for keeps too many: first the first `maxFrames` of those frames
+ * (the reference's choice), then the same span at the smallest multiple of the stride that fits.
  */
 export function suggestTrims(sourceFrameCount: number, trim: FrameTrim, maxFrames: number): SuggestedTrim[] {
-  const available = framesAvailable(sourceFrameCount, trim.start, trim.stride);
-  const first: SuggestedTrim = { start: trim.start, frameCount: Math.min(maxFrames, available), stride: trim.stride };
-  const stride = trim.stride * Math.ceil(available / maxFrames);
-  const spread: SuggestedTrim = {
-    start: trim.start,
-    frameCount: framesAvailable(sourceFrameCount, trim.start, stride),
-    stride,
-  };
-  return stride === trim.stride ? [first] : [first, spread];
+  const count = trim.frameCount ?? framesAvailable(sourceFrameCount, trim.start, trim.stride);
+  const first: SuggestedTrim = { start: trim.start, frameCount: Math.min(maxFrames, count), stride: trim.stride };
+  if (count <= maxFrames) return [first];
+  const stride = trim.stride * Math.ceil(count / maxFrames);
+  const span = (count - 1) * trim.stride;
+  return [first, { start: trim.start, frameCount: Math.floor(span / stride) + 1, stride }];
 }
 
 function nth(n: number): string {
