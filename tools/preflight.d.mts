@@ -2,6 +2,7 @@
 export const DEFAULT_CHROMIUM_PATH: string;
 export const VULKAN_LOADER: string;
 export const CHROMIUM_LIBRARY_DIR: string;
+export const FFMPEG_TOOLS: readonly string[];
 
 export interface Missing {
   what: string;

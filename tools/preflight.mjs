@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
  * `npm test`'s first step: on a machine without Chromium (the end-to-end tests' browser, and the SwiftShader Vulkan
- * driver the GPU unit tests borrow) or without the Vulkan loader (libvulkan.so.1, which Dawn opens in the GPU unit
- * tests), stop at once with one line that says what to install, instead of failing deep inside Playwright or Dawn.
+ * driver the GPU unit tests borrow), without the Vulkan loader (libvulkan.so.1, which Dawn opens in the GPU unit
+ * tests) or without ffmpeg and ffprobe on PATH (the CLI's video import, tested for real), stop at once with one line
+ * that says what to install, instead of failing deep inside Playwright, Dawn or the video tests.
  * Silent when everything is there. Plain Node, no dependencies: it runs before `npm ci` has to have worked.
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { delimiter } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** Where e2e/chromium.ts launches Chromium from. */
@@ -14,6 +16,8 @@ export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 export const VULKAN_LOADER = 'libvulkan.so.1';
 /** Debian's Chromium ships its own loader here; LD_LIBRARY_PATH=/usr/lib/chromium makes Dawn find it. */
 export const CHROMIUM_LIBRARY_DIR = '/usr/lib/chromium';
+/** The video tests run the system ffmpeg and ffprobe (Debian's `ffmpeg` package has both) from PATH. */
+export const FFMPEG_TOOLS = ['ffmpeg', 'ffprobe'];
 
 const MULTIARCH = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf' };
 
@@ -59,6 +63,11 @@ export function findMissing({ env, platform, arch, isExecutableFile, isFile, ldc
           : 'apt-get install libvulkan1',
       });
     }
+  }
+  const path = (env.PATH ?? '').split(delimiter).filter(Boolean);
+  const onPath = (name) => path.some((dir) => isExecutableFile(`${dir}/${name}`));
+  if (!FFMPEG_TOOLS.every(onPath)) {
+    missing.push({ what: 'ffmpeg', fix: platform === 'darwin' ? 'brew install ffmpeg' : 'apt-get install ffmpeg' });
   }
   return missing;
 }
