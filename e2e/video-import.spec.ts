@@ -14,6 +14,7 @@ import { zipSync } from 'fflate';
 import type { EngineCheckResult } from '../src/app/engineCheck';
 import { checksum, colourGrid, gridDifference, VIDEO_NOTE_KEYS as K } from '../src/app/engineChecks/videoImportReport';
 import { importClipFromPath } from '../src/video/media/importClip.node';
+import { orientImage } from '../src/video/media/orientImage';
 
 const VIDEO_DIR = fileURLToPath(new URL('../../shared/data/video/', import.meta.url));
 const CAR_TURN = join(VIDEO_DIR, 'car-turn.mp4');
@@ -98,6 +99,57 @@ test('an MP4 decodes in the browser with trim, stride and size, like the Node (f
   expect(difference).toBeLessThanOrEqual(4);
 });
 
+test('a rotated phone-style MP4 and a VP9 WebM decode upright and match ffmpeg', async ({ page }) => {
+  const ffmpeg = (...args: string[]) => {
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-y', ...args]);
+    expect(r.status, String(r.stderr)).toBe(0);
+  };
+  // A landscape 128×72 clip stored with a display rotation: shown as 72×128. (ffmpeg writes rotate=90 as 270°
+  // clockwise; mediabunny and ffmpeg agree on that.)
+  const landscape = join(dir, 'landscape.mp4');
+  const rotated = join(dir, 'rotated.mp4');
+  ffmpeg('-i', CAR_TURN, '-vf', 'crop=480:270,scale=128:72', '-frames:v', '12', '-c:v', 'libx264', landscape);
+  ffmpeg('-i', landscape, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotated);
+  const webm = join(dir, 'clip.webm');
+  ffmpeg(
+    '-i',
+    CAR_TURN,
+    '-vf',
+    'scale=160:160',
+    '-frames:v',
+    '12',
+    '-c:v',
+    'libvpx-vp9',
+    '-deadline',
+    'realtime',
+    webm,
+  );
+  await serve(page, 'rotated.mp4', readFileSync(rotated));
+  await serve(page, 'clip.webm', readFileSync(webm));
+
+  for (const [path, url, size] of [
+    [rotated, '/fixtures/rotated.mp4', [72, 128]],
+    [webm, '/fixtures/clip.webm', [160, 160]],
+  ] as const) {
+    const result = await runCheck(page, 'video-decode', { clip: url, stride: '2', frame: '3' });
+    console.log(`video-decode: ${result.summary}`);
+    expect(result.error).toBeUndefined();
+    expect(result.ok).toBe(true);
+    const n = result.notes!;
+    expect([n[K.width], n[K.height], n[K.frames], n[K.sourceFrameRate]]).toEqual([...size, 6, 10]);
+    const node = await importClipFromPath(path, { stride: 2 });
+    const difference = gridDifference(String(n[K.grid]).split(',').map(Number), colourGrid(node.frames[3]));
+    console.log(`browser vs ffmpeg, ${url}: colour grid max difference ${difference}`);
+    expect(difference).toBeLessThanOrEqual(4);
+    // The grid tells orientations apart: the same frame upside down is far off.
+    const flipped = gridDifference(
+      String(n[K.grid]).split(',').map(Number),
+      colourGrid(orientImage(node.frames[3], 180)),
+    );
+    expect(flipped).toBeGreaterThan(20);
+  }
+});
+
 test('a zip of frames with a masks/ folder imports in the browser like it does in Node', async ({ page }) => {
   const files: Record<string, Uint8Array> = {};
   for (let i = 0; i < 10; i++) {
@@ -131,7 +183,9 @@ test('a zip of frames with a masks/ folder imports in the browser like it does i
   expect(difference).toBeLessThanOrEqual(2);
 });
 
-test('a truncated MP4, a file without video and an HEVC clip fail with typed errors', async ({ page }) => {
+test('a truncated MP4, a file without video, an HEVC clip, a too-long clip and a broken JPEG fail with typed errors', async ({
+  page,
+}) => {
   await serve(page, 'truncated.mp4', readFileSync(CAR_TURN).subarray(0, 20_000));
   await serve(page, 'silence.wav', silentWav(8000));
   const hevc = join(dir, 'hevc.mp4');
@@ -163,6 +217,21 @@ test('a truncated MP4, a file without video and an HEVC clip fail with typed err
   expect(long.notes?.[K.errorMessage]).toBe(
     'car-turn.mp4 has 80 frames; at most 70 can be decomposed. Keep frames 0–69, or every 2nd frame from 0 (40 frames).',
   );
+
+  // A zip whose second JPEG is cut short: the browser's ImageDecoder fails on it, and the file is named.
+  const jpeg = readFileSync(join(BLACKSWAN, 'frames', '00000.jpg'));
+  await serve(
+    page,
+    'broken-frames.zip',
+    Buffer.from(zipSync({ '1.jpg': jpeg, '2.jpg': jpeg.subarray(0, jpeg.length >> 1) })),
+  );
+  const broken = await runCheck(page, 'video-frames-zip', {
+    zip: '/fixtures/broken-frames.zip',
+    expectError: 'corrupt',
+  });
+  console.log(`broken zip: ${broken.notes?.[K.errorMessage]}`);
+  expect(broken.ok).toBe(true);
+  expect(broken.notes?.[K.errorMessage]).toMatch(/^2\.jpg in broken-frames\.zip is corrupt \(.+\)\.$/);
 
   const item = page.locator('li[data-check="video-decode"]');
   await expect(item).toHaveAttribute('data-state', 'pass');

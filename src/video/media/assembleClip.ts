@@ -42,6 +42,18 @@ function checkSameSize(frame: RgbaImage, reference: Reference, label: string, so
   }
 }
 
+/**
+ * The frame at the working size. A frame already at that size is kept as it is when it owns its whole buffer (a
+ * decoder's fresh copy), and copied when it is a view into something larger, which it would otherwise keep alive.
+ */
+function toWorkingSize(frame: RgbaImage, size: Size): RgbaImage {
+  if (frame.width === size.width && frame.height === size.height) {
+    const whole = frame.data.byteOffset === 0 && frame.data.byteLength === frame.data.buffer.byteLength;
+    return whole ? frame : { width: frame.width, height: frame.height, data: new Uint8ClampedArray(frame.data) };
+  }
+  return resizeAntialiased(frame, size.width, size.height);
+}
+
 function maskIndicesFor(frames: FrameSequence, masks: FrameSequence, kept: readonly number[]): number[] {
   if (frames.frameNames && masks.frameNames) {
     const pairing = pairMasksByName(frames.frameNames, masks.frameNames, frames.label, masks.label);
@@ -79,7 +91,7 @@ export async function assembleClip({ frames, masks, options, onProgress, signal 
         reference = { stored: { width: frame.width, height: frame.height }, shown, label };
         size = workingSize(shown.width, shown.height, options.maxSide);
       } else checkSameSize(frame, reference, label, source);
-      images.push(resizeAntialiased(frame, size!.width, size!.height));
+      images.push(toWorkingSize(frame, size!));
       onProgress?.({ stage: 'frames', done: images.length, total: kept.length });
     },
     signal,
