@@ -188,7 +188,8 @@ export async function importClip(
   signal?: AbortSignal,
 ): Promise<VideoClip> {
   if (!(input instanceof Blob)) {
-    if (input.length === 1) return importClip(input[0], options, onProgress, signal);
+    // One loose file is a file drop; a folder pick holding one frame is still a folder.
+    if (input.length === 1 && !input[0].webkitRelativePath) return importClip(input[0], options, onProgress, signal);
     return importFrameFiles(input, options, onProgress, signal);
   }
   const kind = await sniffBlob(input);

@@ -78,6 +78,20 @@ describe('openVideoBlob before decoding (Node, no WebCodecs)', () => {
     );
     const empty = await failure(openVideoBlob(file(new Uint8Array(0), 'e.mp4'), 'e.mp4'));
     expect([empty.kind, empty.message]).toEqual(['unsupported-file', 'e.mp4 is empty.']);
+    const avi = new Uint8Array(64);
+    avi.set(
+      [...'RIFF'].map((c) => c.charCodeAt(0)),
+      0,
+    );
+    avi.set(
+      [...'AVI LIST'].map((c) => c.charCodeAt(0)),
+      8,
+    );
+    const aviError = await failure(openVideoBlob(file(avi, 'old.avi'), 'old.avi'));
+    expect([aviError.kind, aviError.message]).toEqual([
+      'unsupported-file',
+      'old.avi is an AVI file, which the browser cannot read; convert it to MP4 or WebM (or import its frames).',
+    ]);
     const png = await failure(
       openVideoBlob(file(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 13, 10, 26, 10]), 'x.png'), 'x.png'),
     );

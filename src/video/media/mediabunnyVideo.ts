@@ -106,6 +106,13 @@ export async function openVideoBlob(blob: Blob, label: string, signal?: AbortSig
   const input = new Input({ source: new BlobSource(blob), formats: ALL_FORMATS });
   try {
     if (!(await input.canRead())) {
+      if (kind === 'avi') {
+        throw new VideoImportError(
+          'unsupported-file',
+          label,
+          `${label} is an AVI file, which the browser cannot read; convert it to MP4 or WebM (or import its frames).`,
+        );
+      }
       if (isVideoContainer(kind)) throw corrupt('its container is damaged');
       throw new VideoImportError(
         'unsupported-file',
