@@ -9,7 +9,7 @@ import { Params } from '../../gpu/params';
 import type { Tensor } from '../../gpu/tensor';
 import { perElementOutput, perElementWgsl, UNRAVEL_WGSL } from '../../ops/common';
 import { dims4, expectShape, forwardPairs } from './checks';
-import { gaussianBlur } from './gaussian';
+import { blurAxis } from './gaussian';
 import { PAIRS_WGSL } from './pairs';
 import { CLAMPED_INDEX_WGSL } from './sampling';
 
@@ -79,11 +79,16 @@ export function motionProducts(images: Tensor, warped: Tensor): Tensor {
   });
 }
 
-/** J = G_ρ ∗ motionProducts(images, warped), [P,5,H,W]; ρ = 0 leaves the products unsmoothed (Horn–Schunck). */
+/**
+ * J = G_ρ ∗ motionProducts(images, warped), [P,5,H,W]; ρ = 0 leaves the products unsmoothed (Horn–Schunck). Each
+ * intermediate is released as soon as the next pass has read it, so at most two [P,5,H,W] tensors are live.
+ */
 export function structureTensor(images: Tensor, warped: Tensor, rho: number): Tensor {
   const products = motionProducts(images, warped);
   if (rho <= 0) return products;
-  const j = gaussianBlur(products, rho);
+  const alongX = blurAxis(products, rho, 'x');
   products.release();
+  const j = blurAxis(alongX, rho, 'y');
+  alongX.release();
   return j;
 }

@@ -17,7 +17,7 @@ import { paramsWgsl, storageWgsl } from '../../ops/common';
 import { RED_WG, reduceGroups, workgroupSumWgsl } from '../../ops/reduce';
 import { dims4, expectShape } from './checks';
 import type { FlowField } from './computeFlows';
-import { DEFAULT_CONSISTENCY, FB_SAMPLE_STRUCT_WGSL, fbSampleWgsl } from './consistency';
+import { FB_SAMPLE_STRUCT_WGSL, fbSampleWgsl } from './consistency';
 import { bilinearClampedWgsl } from './sampling';
 
 export interface FlowStats {
@@ -62,7 +62,7 @@ const TERMS = [
 ] as const;
 type Term = (typeof TERMS)[number];
 
-const STATS_WGSL = /* wgsl */ `${paramsWgsl('n: u32, groups: u32, h: u32, w: u32, relative: f32, absolute: f32, bins: u32, binPx: f32')}
+const STATS_WGSL = /* wgsl */ `${paramsWgsl('n: u32, groups: u32, h: u32, w: u32, bins: u32, binPx: f32')}
 ${storageWgsl(['forward', 'backward', 'forwardValid', 'backwardValid', 'frames'], ['partial', 'hist: atomic<u32>'])}
 ${workgroupSumWgsl(TERMS.map((t) => `s_${t}`))}
 ${bilinearClampedWgsl('forward')}
@@ -134,8 +134,8 @@ export function histogramMedian(counts: ArrayLike<number>, binWidth: number): nu
 }
 
 /**
- * The figures of `field` over `frames` [F,3,H,W] (the frames it was computed from). The check's tolerances
- * only matter through the field's masks; FB errors are measured, not thresholded.
+ * The figures of `field` over `frames` [F,3,H,W] (the frames it was computed from). The check's settings only
+ * matter through the field's masks; FB errors are measured, not thresholded.
  */
 export async function flowStats(engine: Engine, frames: Tensor, field: FlowField): Promise<FlowStats> {
   const op = 'flowStats';
@@ -153,15 +153,7 @@ export async function flowStats(engine: Engine, frames: Tensor, field: FlowField
   engine.run({
     name: 'flow-stats',
     code: STATS_WGSL,
-    params: new Params()
-      .u32(pixels)
-      .u32(groups)
-      .u32(h)
-      .u32(w)
-      .f32(DEFAULT_CONSISTENCY.relative)
-      .f32(DEFAULT_CONSISTENCY.absolute)
-      .u32(HIST_BINS)
-      .f32(HIST_BIN_PX),
+    params: new Params().u32(pixels).u32(groups).u32(h).u32(w).u32(HIST_BINS).f32(HIST_BIN_PX),
     read: [field.forward, field.backward, field.forwardValid, field.backwardValid, frames],
     write: [partial, hist],
     workgroups: [groups],
