@@ -17,6 +17,9 @@ import { RUN_STATES, RUN_TRANSITIONS, RunStateMachine, RunTransitionError, type 
 import { wrapSession } from './sessionFile';
 import type { JobFactory, TrainableJob } from './workerTypes';
 import { jobSessionMetadata, sessionTensors } from '../edit/jobSession';
+import { VideoImportError } from '../video/media/importError';
+import type { VideoClip } from '../video/media/videoClip';
+import type { AtlasRun, AtlasRunFactory, AtlasViews } from './atlasRun';
 import { encodeSafetensors } from '../nn/safetensors';
 
 /** Every transition any scenario took. */
@@ -196,8 +199,60 @@ class FakeModels implements ModelLoaderLike {
   async clearCache(): Promise<void> {}
 }
 
+/** A fake decomposition: each step follows the plan (like FakeJob's). */
+class FakeAtlasRun implements AtlasRun {
+  disposed = false;
+  constructor(
+    private readonly world: World,
+    public iteration: number,
+    readonly iterations: number,
+    readonly backgroundOnly = false,
+  ) {}
+  async step(): Promise<void> {
+    const plan = this.world.atlasSteps.shift() ?? 'ok';
+    if (plan instanceof Promise) await plan;
+    else if (plan === 'oom') throw new GpuOutOfMemoryError('a 1 GiB atlas does not fit');
+    else if (plan === 'lost') {
+      this.world.device.loseNow();
+      throw new DeviceLostError('destroyed');
+    } else if (plan === 'bug') throw new Error('a bug in the fit');
+    this.iteration++;
+  }
+  async log() {
+    const terms = { rgb: 0.1, rigidity: 1, globalRigidity: 0, flow: 0.5, alphaFlow: 0, sparsity: 0, mask: 0.3 };
+    return { iteration: this.iteration, terms, psnr: 20 };
+  }
+  async views(): Promise<AtlasViews> {
+    return { reconstruction: IMAGE, alpha: IMAGE, background: IMAGE, foreground: IMAGE };
+  }
+  async save(): Promise<Uint8Array> {
+    return new Uint8Array([this.iteration]);
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+}
+
+const CLIP: VideoClip = {
+  width: 8,
+  height: 6,
+  frameRate: 10,
+  sourceFrameRate: 10,
+  sourceFrameCount: 3,
+  frames: [IMAGE, IMAGE, IMAGE],
+  frameIndices: [0, 1, 2],
+  masks: null,
+  sourceName: 'clip.mp4',
+};
+
 class World {
   events: EditEvent[] = [];
+  atlasSteps: StepPlan[] = [];
+  /** The next import waits for this, then fails with `importFailure` or gives CLIP. */
+  importGate: Promise<void> | null = null;
+  importFailure: Error | null = null;
+  atlasRuns: FakeAtlasRun[] = [];
+  atlasFactory!: AtlasRunFactory;
   steps: StepPlan[] = [];
   renderFailure: Error | null = null;
   createFailure: Error | null = null;
@@ -243,12 +298,41 @@ class World {
       models: this.models,
       jobs: factory,
       sleep: async () => undefined,
+      clipImporter: async (_input, _options, onProgress, signal) => {
+        const aborted = new Promise<never>((_, reject) =>
+          signal.addEventListener('abort', () => reject(new VideoImportError('cancelled', 'clip.mp4', 'stopped'))),
+        );
+        if (this.importGate) await Promise.race([this.importGate, aborted]);
+        if (this.importFailure) throw this.importFailure;
+        onProgress(3, 3);
+        return CLIP;
+      },
+      atlases: (this.atlasFactory = {
+        prepare: async (_engine, _clip, opts) => {
+          const run = new FakeAtlasRun(this, 0, opts.iterations, opts.backgroundOnly);
+          this.atlasRuns.push(run);
+          return run;
+        },
+        restore: async (_engine, _clip, bytes, opts) => {
+          const run = new FakeAtlasRun(this, bytes[0], opts.iterations);
+          this.atlasRuns.push(run);
+          return run;
+        },
+      }),
     });
     if (opts.modelLoaded !== false) void this.models.load(MODEL);
   }
 
   send(cmd: EditCommand): Promise<void> {
     return this.controller.handle(cmd);
+  }
+
+  importClip(): Promise<void> {
+    return this.send({ type: 'importClip', input: new Blob([new Uint8Array(4)]), options: {} });
+  }
+
+  decompose(iterations = 4): Promise<void> {
+    return this.send({ type: 'decompose', iterations });
   }
 
   start(config: Partial<EditConfig> = CONFIG): Promise<void> {
@@ -707,6 +791,127 @@ describe('the worker controller through every run state', () => {
     expect(w.errors()).toEqual(['internal', 'internal']);
     gate.resolve();
     await w.until('done');
+  });
+});
+
+describe('the worker controller with a clip (video part 1)', () => {
+  it('imports a clip and decomposes it to the end; a new import replaces it only when it succeeds', async () => {
+    const w = new World();
+    await w.importClip();
+    expect(w.states()).toEqual(['importing', 'idle']);
+    expect(w.events.find((e) => e.type === 'clipImported')).toMatchObject({ clip: { frames: 3, width: 8 } });
+    await w.decompose(3);
+    expect(w.states().slice(-3)).toEqual(['preparing', 'decomposing', 'done']);
+    expect(w.events.filter((e) => e.type === 'atlasPreview').length).toBeGreaterThan(0);
+    expect(w.events.find((e) => e.type === 'atlasProgress')).toMatchObject({ iterations: 3 });
+    // A failing import from a decomposed clip: back to done, the decomposition kept.
+    w.importFailure = new VideoImportError('corrupt', 'broken.mp4', 'broken.mp4 cannot be read');
+    await w.importClip();
+    expect(w.states().slice(-2)).toEqual(['importing', 'done']);
+    expect(w.events.findLast((e) => e.type === 'error')).toMatchObject({ kind: 'video', importKind: 'corrupt' });
+    expect(w.atlasRuns[0].disposed).toBe(false);
+    await w.send({ type: 'export', kind: 'atlas' });
+    expect(w.events.findLast((e) => e.type === 'exported')).toMatchObject({ kind: 'atlas' });
+    // A good one replaces it.
+    w.importFailure = null;
+    await w.importClip();
+    expect(w.states().slice(-2)).toEqual(['importing', 'idle']);
+    expect(w.atlasRuns[0].disposed).toBe(true);
+  });
+
+  it('stops an import (the clip from before stays), and a failing import after an image edit goes back to it', async () => {
+    const w = new World();
+    w.importGate = new Promise(() => undefined);
+    const run = w.importClip();
+    await w.until('importing');
+    await w.send({ type: 'stop' });
+    await run;
+    expect(w.states()).toEqual(['importing', 'stopping', 'idle']);
+    expect(w.events.some((e) => e.type === 'clipCancelled')).toBe(true);
+
+    const s = await withEdit(2);
+    await s.until('stopped');
+    s.importFailure = new VideoImportError('no-frames', 'empty.zip', 'empty.zip has no frames');
+    await s.importClip();
+    expect(s.states().slice(-2)).toEqual(['importing', 'stopped']);
+  });
+
+  it('pauses, resumes, stops and continues a decomposition, in its setup and between iterations', async () => {
+    const w = new World();
+    await w.importClip();
+    const gate = deferred();
+    w.atlasSteps = [gate.promise];
+    void w.decompose(5);
+    await w.until('decomposing');
+    await w.send({ type: 'pause' });
+    expect(w.state).toBe('pausing');
+    await w.send({ type: 'resume' });
+    expect(w.state).toBe('decomposing');
+    await w.send({ type: 'pause' });
+    gate.resolve();
+    await w.until('paused');
+    await w.send({ type: 'resume' });
+    await vi.waitFor(() => expect(w.states().slice(-1)).toEqual(['decomposing']), { interval: 1 });
+    const next = deferred();
+    w.atlasSteps = [next.promise];
+    await vi.waitFor(() => expect(w.atlasSteps).toHaveLength(0), { interval: 1 });
+    await w.send({ type: 'stop' });
+    next.resolve();
+    await w.until('stopped');
+    expect(w.states().slice(-2)).toEqual(['stopping', 'stopped']);
+    // Continue the stopped decomposition to the end.
+    await w.send({ type: 'resume' });
+    await w.until('done');
+    expect(w.states().slice(-2)).toEqual(['decomposing', 'done']);
+
+    // Paused, then stopped.
+    const p = new World();
+    await p.importClip();
+    const g2 = deferred();
+    p.atlasSteps = [g2.promise];
+    void p.decompose(5);
+    await p.until('decomposing');
+    await p.send({ type: 'pause' });
+    g2.resolve();
+    await p.until('paused');
+    await p.send({ type: 'stop' });
+    await p.until('stopped');
+    expect(p.states().slice(-3)).toEqual(['paused', 'stopping', 'stopped']);
+
+    // A stop during the setup: nothing decomposed.
+    const s = new World();
+    await s.importClip();
+    const setup = deferred();
+    const prepare = s.atlasFactory.prepare;
+    s.atlasFactory.prepare = async (...a) => {
+      await setup.promise;
+      return prepare(...a);
+    };
+    void s.decompose(3);
+    await s.until('preparing');
+    await s.send({ type: 'stop' });
+    setup.resolve();
+    await s.until('idle');
+    expect(s.states().slice(-3)).toEqual(['preparing', 'stopping', 'idle']);
+  });
+
+  it('continues a decomposition on a new device after a loss, and stops it on a bug', async () => {
+    const w = new World();
+    await w.importClip();
+    w.atlasSteps = ['ok', 'lost'];
+    await w.decompose(4);
+    expect(w.states().slice(-4)).toEqual(['decomposing', 'recovering', 'decomposing', 'done']);
+    expect(w.events.some((e) => e.type === 'recovered')).toBe(true);
+    // A loss while it rests: restored at once.
+    w.device.loseNow();
+    await vi.waitFor(() => expect(w.states().slice(-2)).toEqual(['recovering', 'done']), { interval: 1 });
+
+    const b = new World();
+    await b.importClip();
+    b.atlasSteps = ['ok', 'bug'];
+    await b.decompose(4);
+    expect(b.states().slice(-2)).toEqual(['decomposing', 'stopped']);
+    expect(b.errors()).toEqual(['internal']);
   });
 });
 

@@ -17,7 +17,9 @@ import { RENDER_KINDS, type RenderKind } from '../edit/jobTypes';
 import { NoWebGpuError } from '../gpu/device';
 import { DeviceLostError, GpuOutOfMemoryError } from '../gpu/errors';
 import type { DeviceSession } from './deviceSession';
-import { runExport } from './exporter';
+import type { AtlasRunFactory } from './atlasRun';
+import { ClipWork, type ClipImporter } from './clipWork';
+import { exportFilename, runExport } from './exporter';
 import { ModelUnusableError, type LoadedModel, type ModelLoaderLike } from './modelLoader';
 import type {
   AppQuality,
@@ -63,6 +65,9 @@ export interface EditControllerOptions {
   jobs: JobFactory;
   /** Waits between recovery attempts (ms → promise); default setTimeout. */
   sleep?: (ms: number) => Promise<void>;
+  /** Video: how clips are imported and decomposed. */
+  clipImporter: ClipImporter;
+  atlases: AtlasRunFactory;
 }
 
 export class EditController {
@@ -84,6 +89,10 @@ export class EditController {
   private loadingAlone: Promise<void> | null = null;
   /** A start or session-open is setting up (its model load is part of it). */
   private isRunSetup = false;
+  /** The clip and its decomposition (video). */
+  private readonly clips: ClipWork;
+  /** Which work Resume continues and the resting state describes: the image edit or the clip's decomposition. */
+  private activeWork: 'image' | 'atlas' = 'image';
 
   constructor(opts: EditControllerOptions) {
     this.platform = opts.platform;
@@ -114,6 +123,7 @@ export class EditController {
       announceStart: () => this.announceStart(),
     };
     this.recovery = new Recovery(this.ctx);
+    this.clips = new ClipWork(this.ctx, opts.clipImporter, opts.atlases);
     this.trainer = new Trainer({
       machine: this.machine,
       requests: this.requests,
@@ -160,7 +170,21 @@ export class EditController {
         this.stop();
         return;
       case 'export':
-        await runExport(this.ctx, this.recovery, cmd);
+        if (cmd.kind === 'atlas') await this.exportAtlas();
+        else await runExport(this.ctx, this.recovery, cmd);
+        return;
+      case 'importClip':
+        if (this.busyForClip('importClip')) return;
+        await this.clips.importClip(cmd, this.resting());
+        return;
+      case 'decompose':
+        if (this.busyForClip('decompose')) return;
+        this.activeWork = 'atlas';
+        this.phase = 'decomposing';
+        await this.clips.decompose(cmd);
+        return;
+      case 'showFrame':
+        await this.clips.showFrame(cmd.frame);
         return;
       case 'openSession':
         await this.openSession(cmd);
@@ -277,7 +301,7 @@ export class EditController {
       this.postModelReady(this.models.current!);
       return;
     }
-    const back = this.edit.restingState();
+    const back = this.resting();
     const work = this.ensureModel(cmd.model, 'loadModel').then(() => this.machine.to(back));
     this.loadingAlone = work;
     try {
@@ -297,7 +321,7 @@ export class EditController {
 
   private async start(cmd: StartCommand): Promise<void> {
     if (this.loadingAlone && !this.isRunSetup) await this.loadingAlone;
-    if (this.machine.is(...RUN_ACTIVE, 'loadingModel', 'recovering') || this.isRunSetup) {
+    if (this.machine.is(...RUN_ACTIVE, 'loadingModel', 'recovering') || this.activeRun()) {
       this.fail('internal', 'An edit is already running; stop it first.', { command: 'start' });
       return;
     }
@@ -319,7 +343,8 @@ export class EditController {
       this.fail('image', 'The photo has no pixels.', { command: 'start' });
       return;
     }
-    const before = this.edit.restingState();
+    const before = this.resting();
+    this.activeWork = 'image';
     this.requests.reset();
     this.isRunSetup = true;
     try {
@@ -422,10 +447,10 @@ export class EditController {
   }
 
   private pause(): void {
-    if (this.machine.is('training', 'preparing', 'loadingModel') && (this.trainer.isRunning || this.isRunSetup)) {
+    if (this.machine.is('training', 'decomposing', 'preparing', 'loadingModel') && this.activeRun()) {
       this.requests.pause = true;
       this.machine.to('pausing');
-    } else if (this.machine.is('recovering') && this.trainer.isRunning) {
+    } else if (this.machine.is('recovering') && this.activeRun()) {
       this.requests.pause = true;
     }
   }
@@ -437,6 +462,9 @@ export class EditController {
     } else if (this.machine.is('pausing')) {
       this.requests.pause = false;
       this.machine.to(this.phase);
+    } else if (this.machine.is('stopped') && this.activeWork === 'atlas' && !this.clips.active) {
+      this.phase = 'decomposing';
+      this.clips.continue();
     } else if (this.machine.is('stopped') && this.edit.job && !this.trainer.isRunning) {
       // Continue a stopped (or opened) edit.
       this.requests.reset();
@@ -447,19 +475,48 @@ export class EditController {
   }
 
   private stop(): void {
-    if (this.machine.is('training', 'pausing', 'paused', 'preparing', 'loadingModel') && this.activeRun()) {
+    if (this.machine.is('importing') && this.clips.cancelImport()) {
+      this.machine.to('stopping');
+      return;
+    }
+    if (
+      this.machine.is('training', 'decomposing', 'pausing', 'paused', 'preparing', 'loadingModel') &&
+      this.activeRun()
+    ) {
       this.requests.stop = true;
       this.requests.pause = false;
       this.machine.to('stopping');
       if (this.phase === 'loadingModel') this.models.cancel();
       this.requests.wake();
-    } else if (this.machine.is('recovering') && this.trainer.isRunning) {
+    } else if (this.machine.is('recovering') && this.activeRun()) {
       this.requests.stop = true;
     }
   }
 
   private activeRun(): boolean {
-    return this.trainer.isRunning || this.isRunSetup;
+    return this.trainer.isRunning || this.isRunSetup || this.clips.active;
+  }
+
+  /** The state of the work that is not running: the image edit's or the clip decomposition's. */
+  private resting(): RunState {
+    return this.activeWork === 'atlas' ? this.clips.restingState() : this.edit.restingState();
+  }
+
+  /** A clip command while a run or an import goes on is refused (the page does not offer it then). */
+  private busyForClip(command: 'importClip' | 'decompose'): boolean {
+    if (!this.machine.is(...RUN_ACTIVE, 'loadingModel', 'recovering') && !this.activeRun()) return false;
+    this.fail('video', 'Stop the running work before importing or decomposing a clip.', { command });
+    return true;
+  }
+
+  private async exportAtlas(): Promise<void> {
+    const bytes = await this.clips.exportAtlas();
+    if (!bytes) {
+      this.fail('video', 'There is no decomposition to download yet.', { command: 'export' });
+      return;
+    }
+    const blob = new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
+    this.post({ type: 'exported', kind: 'atlas', filename: exportFilename('atlas'), blob });
   }
 
   private async renderPreview(): Promise<void> {
@@ -489,15 +546,16 @@ export class EditController {
 
   private onDeviceLost(e: DeviceLostError): void {
     this.requests.wake(); // a paused loop notices at once
-    if (!this.trainer.isRunning && !this.isRunSetup && this.machine.is('stopped', 'done'))
-      void this.recovery.recoverIdle(e);
+    if (this.activeRun() || !this.machine.is('stopped', 'done')) return;
+    if (this.activeWork === 'atlas') void this.clips.recoverIdle();
+    else void this.recovery.recoverIdle(e);
   }
 
   // ------------------------------------------------------------------------------------------------ session
 
   private async openSession(cmd: OpenSessionCommand): Promise<void> {
     if (this.loadingAlone && !this.isRunSetup) await this.loadingAlone;
-    if (this.machine.is(...RUN_ACTIVE, 'loadingModel', 'recovering') || this.isRunSetup) {
+    if (this.machine.is(...RUN_ACTIVE, 'loadingModel', 'recovering') || this.activeRun()) {
       this.fail('session', 'Stop the running edit before opening a session.', { command: 'openSession' });
       return;
     }
@@ -526,7 +584,8 @@ export class EditController {
       return;
     }
     const quality = (unwrapped.info?.quality as AppQuality | undefined) ?? 'standard';
-    const before = this.edit.restingState();
+    const before = this.resting();
+    this.activeWork = 'image';
     this.requests.reset();
     this.isRunSetup = true;
     try {

@@ -10,6 +10,8 @@ import { EditController } from './editController';
 import { DeviceSession } from './deviceSession';
 import { editJobFactory } from './jobFactory';
 import { ModelLoader } from './modelLoader';
+import { atlasRunFactory } from './atlasRun';
+import { importClip } from '../video/media/importClip.browser';
 import { transferablesOf, type EditCommand, type EditEvent } from './protocol';
 import type { RgbaImage } from '../edit/jobTypes';
 import type { WorkerPlatform } from './workerTypes';
@@ -54,6 +56,9 @@ if (!self.name?.startsWith('em-pthread')) {
     device: (onLost) => new DeviceSession({ gpu: () => navigator.gpu, onLost, debug: () => debug }),
     models: new ModelLoader(),
     jobs: editJobFactory(),
+    clipImporter: (input, options, onProgress, signal) =>
+      importClip(input, options, (p) => onProgress(p.done, p.total), signal),
+    atlases: atlasRunFactory(),
   });
   self.addEventListener('message', (ev: MessageEvent<EditCommand>) => {
     const cmd = ev.data;

@@ -87,6 +87,7 @@ export function exportFilename(kind: ExportKind, stem = 'text2live'): string {
     alpha: `${stem}-alpha.png`,
     greenscreen: `${stem}-greenscreen.png`,
     session: `${stem}-session.safetensors`,
+    atlas: `${stem}-atlas.safetensors`,
   };
   return names[kind];
 }
@@ -118,6 +119,7 @@ export async function runExport(
   try {
     const result = await ctx.serial(async () => {
       if (cmd.kind === 'session') return exportSession(exportCtx);
+      if (cmd.kind === 'atlas') throw new Error('A decomposition is downloaded through its clip, not an edit.');
       ctx.busy('export', `Rendering the ${cmd.kind === 'edit' ? 'edit layer' : cmd.kind}…`);
       return exportRender(exportCtx, cmd.kind, fullSize);
     });

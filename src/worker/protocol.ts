@@ -11,14 +11,21 @@ import type { EditConfig } from '../edit/config';
 import type { RenderKind, RgbaImage, StepReport } from '../edit/jobTypes';
 import type { ClipCostConfig } from '../edit/quality';
 import type { AdapterSummary } from '../gpu/device';
+import type { AtlasTerm } from '../video/atlas/atlasLosses';
+import type { SuggestedTrim, VideoImportErrorKind } from '../video/media/importError';
+import type { PickedFile as ClipFile } from '../video/media/importClip.browser';
+import type { ClipImportOptions } from '../video/media/importOptions';
 import type { RunStateEvent } from './runState';
 import type { StepTimingSummary } from './stepTiming';
 import type { AppQuality } from '../edit/qualityLevels';
 
 export type { AppQuality } from '../edit/qualityLevels';
 
-/** What can be downloaded: the four renders as PNG, or the session (settings + generator + optimizer state). */
-export type ExportKind = RenderKind | 'session';
+/**
+ * What can be downloaded: the four renders as PNG, the session (settings + generator + optimizer state), or a clip's
+ * decomposition (atlas.safetensors).
+ */
+export type ExportKind = RenderKind | 'session' | 'atlas';
 
 /** A model file the user picked from disk, with its path inside the model folder when known. */
 export interface PickedModelFile {
@@ -91,8 +98,29 @@ export interface ExportCommand {
   fullSize?: boolean;
 }
 
+/** A clip: a video file or a zip of frames (a Blob), or the files of a picked folder of frames. */
+export type ClipInput = Blob | readonly ClipFile[];
+
+export interface ImportClipCommand {
+  type: 'importClip';
+  input: ClipInput;
+  options: ClipImportOptions;
+}
+
+export interface DecomposeCommand {
+  type: 'decompose';
+  iterations: number;
+  /** One layer without alpha (a clip without a separate moving object). */
+  backgroundOnly?: boolean;
+  seed?: number;
+}
+
 export type EditCommand =
   | ProbeCommand
+  | ImportClipCommand
+  | DecomposeCommand
+  /** Shows another frame of the clip's decomposition (a preview comes back). */
+  | { type: 'showFrame'; frame: number }
   | LoadModelCommand
   /** Cancels the model download (the bytes so far are kept for the next try). */
   | { type: 'cancelModel' }
@@ -116,7 +144,7 @@ export type EditCommand =
 // Events (worker → page)
 
 export type ErrorKind =
-  'no-webgpu' | 'device-lost' | 'out-of-memory' | 'model' | 'image' | 'config' | 'session' | 'internal';
+  'video' | 'no-webgpu' | 'device-lost' | 'out-of-memory' | 'model' | 'image' | 'config' | 'session' | 'internal';
 
 /** What the worker is doing while it is not stepping (shown next to the progress bar). */
 export type BusyPhase = 'device' | 'model' | 'clip' | 'prompts' | 'job' | 'render' | 'export' | 'restore';
@@ -211,6 +239,49 @@ export interface ErrorEvent {
   hint?: string;
   /** The command that failed. */
   command?: EditCommand['type'];
+  /** A clip import's reason (`VideoImportError.kind`), and for a clip that is too long the trims that fit. */
+  importKind?: VideoImportErrorKind;
+  suggestedTrims?: SuggestedTrim[];
+  sourceFrameCount?: number;
+}
+
+/** What the page shows of an imported clip. */
+export interface ClipInfo {
+  name: string;
+  width: number;
+  height: number;
+  frames: number;
+  frameRate: number;
+  sourceFrameCount: number;
+  frameIndices: number[];
+  hasMasks: boolean;
+}
+
+export interface AtlasProgressEvent {
+  type: 'atlasProgress';
+  iteration: number;
+  iterations: number;
+  /** Reconstruction PSNR (dB) on a fixed set of the clip's pixels. */
+  psnr: number;
+  terms: Record<AtlasTerm, number>;
+  /** Seconds per iteration over the recent ones (null until measured), the time left and so far. */
+  secondsPerIteration: number | null;
+  etaSeconds: number | null;
+  elapsedSeconds: number;
+}
+
+export interface AtlasPreviewEvent {
+  type: 'atlasPreview';
+  iteration: number;
+  frame: number;
+  /** Transferred. alpha and foreground are null in background-only mode. */
+  images: {
+    reconstruction: ImageBitmap;
+    alpha: ImageBitmap | null;
+    background: ImageBitmap;
+    foreground: ImageBitmap | null;
+    input: ImageBitmap;
+  };
 }
 
 export type EditEvent =
@@ -247,6 +318,13 @@ export type EditEvent =
   | { type: 'memoryLimit'; limitBytes: number | null; usedBytes: number; peakBytes: number }
   | SessionOpenedEvent
   | ExportedEvent
+  | { type: 'clipProgress'; done: number; total: number }
+  /** A clip was imported (it replaces the one before); `strip`: a few of its frames, small (transferred). */
+  | { type: 'clipImported'; clip: ClipInfo; strip: ImageBitmap[]; stripFrames: number[] }
+  /** The import was stopped; the clip from before (if any) stays. */
+  | { type: 'clipCancelled' }
+  | AtlasProgressEvent
+  | AtlasPreviewEvent
   | { type: 'modelCacheCleared' }
   | ErrorEvent;
 
@@ -256,6 +334,8 @@ export type EventOf<T extends EditEventType> = Extract<EditEvent, { type: T }>;
 /** The objects of an event to transfer rather than copy. */
 export function transferablesOf(event: EditEvent): Transferable[] {
   if (event.type === 'preview') return Object.values(event.images);
+  if (event.type === 'atlasPreview') return Object.values(event.images).filter((b): b is ImageBitmap => b !== null);
+  if (event.type === 'clipImported') return [...event.strip];
   if (event.type === 'sessionOpened' && event.image) return [event.image.data.buffer];
   return [];
 }

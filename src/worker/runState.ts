@@ -8,6 +8,8 @@
  * - loadingModel: downloading / parsing CLIP; the edit the user had (if any) is untouched.
  * - preparing: setting up a run or opening a session (device, prompts, generator, first preview, kernels).
  * - training: steps run.
+ * - importing: a clip is being decoded (it replaces the clip the user had only when it succeeds).
+ * - decomposing: a clip's layered-atlas fit runs (its setup, the flows, is `preparing`).
  * - pausing / stopping: the user asked; the current GPU operation finishes first (it cannot be interrupted).
  * - paused: a run waits between steps; its edit can be downloaded.
  * - stopped: an edit exists and no run goes on (it can be continued, downloaded, or replaced).
@@ -20,6 +22,8 @@ export const RUN_STATES = [
   'loadingModel',
   'preparing',
   'training',
+  'importing',
+  'decomposing',
   'pausing',
   'paused',
   'stopping',
@@ -34,35 +38,57 @@ export type RunState = (typeof RUN_STATES)[number];
 /** Where each state may go. */
 export const RUN_TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = {
   // Load a model (alone, or for a run), start with the model in memory, open a session.
-  idle: ['loadingModel', 'preparing'],
+  idle: ['loadingModel', 'preparing', 'importing'],
   // The load ended (done, failed or cancelled: back to what was there), or goes on to the run it was for; a pause
   // or stop asked for during the download.
   loadingModel: ['idle', 'stopped', 'done', 'preparing', 'pausing', 'stopping'],
   // The run starts; a pause or a stop came during setup; a session opened (stopped / done); setup failed with no
   // edit to go back to (idle) or the device cannot be opened (failed); the edit from before is being brought back
   // after a failure (recovering).
-  preparing: ['training', 'pausing', 'stopping', 'stopped', 'done', 'idle', 'recovering', 'failed'],
+  preparing: ['training', 'decomposing', 'pausing', 'stopping', 'stopped', 'done', 'idle', 'recovering', 'failed'],
   // A step failed for another reason than the device (stopped, the error reported).
   training: ['pausing', 'stopping', 'stopped', 'done', 'recovering'],
+  // Back to what was there (the import failed or was stopped), or a new clip (not decomposed yet: idle).
+  importing: ['idle', 'stopped', 'done', 'stopping'],
+  decomposing: ['pausing', 'stopping', 'stopped', 'done', 'recovering'],
   // Paused (at the next safe point), resumed before that (back to the phase it was in), stopped meanwhile; the
   // download or setup failed meanwhile (back to what was there).
-  pausing: ['paused', 'loadingModel', 'preparing', 'training', 'stopping', 'idle', 'stopped', 'done', 'recovering'],
-  paused: ['training', 'stopping', 'recovering'],
+  pausing: [
+    'paused',
+    'loadingModel',
+    'preparing',
+    'training',
+    'decomposing',
+    'stopping',
+    'idle',
+    'stopped',
+    'done',
+    'recovering',
+  ],
+  paused: ['training', 'decomposing', 'stopping', 'recovering'],
   // Stopped with the edit (stopped / done), or a run stopped during its setup left none (idle); the edit from
   // before is being brought back (recovering).
   stopping: ['stopped', 'done', 'idle', 'recovering'],
   // Continue, start over, open a session, load another model; a loss or out-of-memory while idle.
-  stopped: ['training', 'preparing', 'loadingModel', 'recovering'],
-  done: ['preparing', 'loadingModel', 'recovering'],
+  stopped: ['training', 'decomposing', 'preparing', 'loadingModel', 'importing', 'recovering'],
+  done: ['preparing', 'loadingModel', 'importing', 'recovering'],
   // Back to the state the edit was in (a run continues from its checkpoint) or what the user asked for meanwhile;
   // nothing could be kept (idle); no device could be opened (failed).
-  recovering: ['training', 'pausing', 'stopping', 'stopped', 'done', 'idle', 'failed'],
+  recovering: ['training', 'decomposing', 'pausing', 'stopping', 'stopped', 'done', 'idle', 'failed'],
   // Try again: a new run, a session, a model.
   failed: ['loadingModel', 'preparing'],
 };
 
 /** States in which a run (its loop) is going on. */
-export const RUN_ACTIVE: ReadonlySet<RunState> = new Set(['preparing', 'training', 'pausing', 'paused', 'stopping']);
+export const RUN_ACTIVE: ReadonlySet<RunState> = new Set([
+  'preparing',
+  'training',
+  'importing',
+  'decomposing',
+  'pausing',
+  'paused',
+  'stopping',
+]);
 
 /** What the page is told on every change. */
 export interface RunStateEvent {

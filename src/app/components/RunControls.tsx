@@ -11,6 +11,8 @@ const STATE_LABEL: Record<RunState, string> = {
   loadingModel: 'Preparing',
   preparing: 'Preparing',
   training: 'Training',
+  importing: 'Importing',
+  decomposing: 'Decomposing',
   pausing: 'Pausing…',
   paused: 'Paused',
   stopping: 'Stopping…',

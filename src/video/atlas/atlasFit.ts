@@ -72,6 +72,12 @@ export class AtlasFitter {
     return this.iterations;
   }
 
+  /** Continues a saved fit at `iteration` (its schedules: the bootstrap phase and the learning-rate decay). */
+  continueFrom(iteration: number): void {
+    if (!Number.isInteger(iteration) || iteration < 0) throw new Error(`continueFrom: bad iteration ${iteration}`);
+    this.iterations = iteration;
+  }
+
   private lrScale(): number {
     return this.config.lrDecay ** (this.iterations / this.config.lrDecayEvery);
   }
