@@ -78,20 +78,20 @@ export function foreignRequests(server: ModelServer, baseURL: string): string[] 
 }
 
 /** Drops a file on the drop zone the way a browser does (DataTransfer with a File, dragenter/dragover/drop). */
-export async function dropFile(page: Page, bytes: Buffer, name: string, type: string): Promise<void> {
+export async function dropFile(page: Page, bytes: Buffer, name: string, type: string, target = 'dropzone'): Promise<void> {
   await page.evaluate(
-    async ({ b64, name, type }) => {
+    async ({ b64, name, type, target }) => {
       const bin = atob(b64);
       const data = new Uint8Array(bin.length);
       for (let i = 0; i < bin.length; i++) data[i] = bin.charCodeAt(i);
       const dt = new DataTransfer();
       dt.items.add(new File([data], name, { type }));
-      const zone = document.querySelector('[data-testid="dropzone"]')!;
+      const zone = document.querySelector(`[data-testid="${target}"]`)!;
       for (const kind of ['dragenter', 'dragover', 'drop']) {
         zone.dispatchEvent(new DragEvent(kind, { bubbles: true, cancelable: true, dataTransfer: dt }));
       }
     },
-    { b64: bytes.toString('base64'), name, type },
+    { b64: bytes.toString('base64'), name, type, target },
   );
 }
 

@@ -1,6 +1,9 @@
 import { useEffect, useState } from 'react';
 import { AdvancedSettings } from './components/AdvancedSettings';
+import { DecomposePanel } from './components/DecomposePanel';
 import { Downloads } from './components/Downloads';
+import { ModeSwitch } from './components/ModeSwitch';
+import { VideoInput } from './components/VideoInput';
 import { ModelPanel } from './components/ModelPanel';
 import { Notices } from './components/Notices';
 import { PhotoInput } from './components/PhotoInput';
@@ -15,6 +18,7 @@ export function App() {
   const gpu = useApp((s) => s.gpu);
   const connect = useApp((s) => s.connect);
   const debug = useApp((s) => s.url.debug);
+  const mode = useApp((s) => s.mode);
   const [gpuOpen, setGpuOpen] = useState<boolean | null>(null);
   // The worker opens the GPU device and reports it; the page never opens one itself.
   useEffect(() => connect(), [connect]);
@@ -40,20 +44,35 @@ export function App() {
       <main>
         {!noWebGpu && (
           <ErrorBoundary>
+            <ModeSwitch />
             <div className="editor">
-              <div className="editor-controls">
-                <PhotoInput />
-                <PromptForm />
-                <AdvancedSettings />
-                <ModelPanel />
-              </div>
-              <div className="editor-results">
-                <RunControls />
-                <Notices />
-                <ResultViewer />
-                <Downloads />
-                {debug && <SimulatePageError />}
-              </div>
+              {mode === 'photo' ? (
+                <>
+                  <div className="editor-controls">
+                    <PhotoInput />
+                    <PromptForm />
+                    <AdvancedSettings />
+                    <ModelPanel />
+                  </div>
+                  <div className="editor-results">
+                    <RunControls />
+                    <Notices />
+                    <ResultViewer />
+                    <Downloads />
+                    {debug && <SimulatePageError />}
+                  </div>
+                </>
+              ) : (
+                <>
+                  <div className="editor-controls">
+                    <VideoInput />
+                  </div>
+                  <div className="editor-results">
+                    <DecomposePanel />
+                    <Notices />
+                  </div>
+                </>
+              )}
             </div>
           </ErrorBoundary>
         )}

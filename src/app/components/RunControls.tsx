@@ -3,24 +3,9 @@ import { useId } from 'react';
 import { formatBytes } from '../../gpu/formatBytes';
 import type { RunState } from '../../worker/runState';
 import { runBusy, useApp } from '../store';
+import { RUN_STATE_LABEL } from './runStateLabel';
 import { formatDuration } from './format';
 import { LossChart } from './LossChart';
-
-const STATE_LABEL: Record<RunState, string> = {
-  idle: 'Ready',
-  loadingModel: 'Preparing',
-  preparing: 'Preparing',
-  training: 'Training',
-  importing: 'Importing',
-  decomposing: 'Decomposing',
-  pausing: 'Pausing…',
-  paused: 'Paused',
-  stopping: 'Stopping…',
-  stopped: 'Stopped',
-  done: 'Done',
-  recovering: 'Recovering',
-  failed: 'Stopped by an error',
-};
 
 /** States in which Pause / Stop act (a pause during setup takes effect before the first step). */
 const PAUSABLE: ReadonlySet<RunState> = new Set(['loadingModel', 'preparing', 'training']);
@@ -39,7 +24,7 @@ export function RunControls() {
   const simulateDeviceLoss = useApp((s) => s.simulateDeviceLoss);
 
   const state = run.state;
-  const label = run.requested ? 'Preparing' : STATE_LABEL[state];
+  const label = run.requested ? 'Preparing' : RUN_STATE_LABEL[state];
   const canContinue = state === 'stopped' && run.step < run.totalSteps && !run.requested;
   const percent = run.totalSteps > 0 ? (100 * run.step) / run.totalSteps : 0;
   const missing = !hasInput ? 'Add a photo to start.' : !hasPrompt ? 'Describe the edit layer to start.' : null;

@@ -10,6 +10,7 @@ import { createModelSlice } from './modelSlice';
 import { createRunSlice } from './runSlice';
 import type { AppState, SliceContext } from './types';
 import { readUrlOptions, type UrlOptions } from './urlOptions';
+import { createVideoSlice } from './videoSlice';
 import { createViewSlice } from './viewSlice';
 
 export { runBusy } from './runSlice';
@@ -36,7 +37,13 @@ export function createAppStore(makeClient: () => EditClientLike, url: UrlOptions
       },
     };
     // Events reach the slices in this order.
-    const slices = [createViewSlice(ctx), createInputSlice(ctx), createModelSlice(ctx), createRunSlice(ctx)];
+    const slices = [
+      createViewSlice(ctx),
+      createInputSlice(ctx),
+      createModelSlice(ctx),
+      createRunSlice(ctx),
+      createVideoSlice(ctx),
+    ];
     return Object.assign({}, ...slices.map((s) => s.state)) as AppState;
   });
 }

@@ -10,7 +10,11 @@ import type { LossTerms, RenderKind } from '../../edit/jobTypes';
 import type { ClipCostConfig } from '../../edit/quality';
 import type { AppQuality } from '../../edit/qualityLevels';
 import type { EditClientLike } from '../editClient';
+import type { SuggestedTrim, VideoImportErrorKind } from '../../video/media/importError';
 import type {
+  AtlasPreviewEvent,
+  ClipInfo,
+  ClipInput,
   EditEvent,
   ErrorKind,
   ExportKind,
@@ -204,7 +208,62 @@ export interface ViewSlice {
   dismissError(): void;
 }
 
-export type AppState = InputSlice & ModelSlice & RunSlice & ViewSlice;
+// ------------------------------------------------------------------------------------------------ video
+
+export type AtlasViewKind = 'reconstruction' | 'alpha' | 'background' | 'foreground' | 'input';
+
+export interface ClipTrim {
+  start: number;
+  /** null: every frame (up to the most a clip may keep). */
+  frameCount: number | null;
+  stride: number;
+  /** The working size's long side at most. */
+  maxSide: number;
+}
+
+export interface VideoSlice {
+  /** What the editor works on. */
+  mode: 'photo' | 'video';
+  clip: { info: ClipInfo; strip: ImageBitmap[]; stripFrames: number[] } | null;
+  /** The last file, zip or folder dropped (imported again when the trim changes). */
+  clipInput: ClipInput | null;
+  clipProgress: { done: number; total: number } | null;
+  clipError: {
+    message: string;
+    importKind?: VideoImportErrorKind;
+    suggestedTrims?: SuggestedTrim[];
+    sourceFrameCount?: number;
+  } | null;
+  trim: ClipTrim;
+  decomposeSettings: { iterations: number; backgroundOnly: boolean };
+  atlas: {
+    iteration: number;
+    iterations: number;
+    psnr: number;
+    etaSeconds: number | null;
+    secondsPerIteration: number | null;
+    elapsedSeconds: number;
+  } | null;
+  atlasPreview: { iteration: number; frame: number; images: AtlasPreviewEvent['images'] } | null;
+  atlasView: AtlasViewKind;
+  /** The frame the views show. */
+  frame: number;
+  setMode(mode: 'photo' | 'video'): void;
+  /** Imports `input` (or the last one again, with the current trim). */
+  importClip(input?: ClipInput): void;
+  setTrim<K extends keyof ClipTrim>(key: K, value: ClipTrim[K]): void;
+  applySuggestedTrim(trim: SuggestedTrim): void;
+  setDecomposeSetting<K extends keyof VideoSlice['decomposeSettings']>(
+    key: K,
+    value: VideoSlice['decomposeSettings'][K],
+  ): void;
+  decompose(): void;
+  showFrame(frame: number): void;
+  setAtlasView(view: AtlasViewKind): void;
+  downloadAtlas(): void;
+}
+
+export type AppState = InputSlice & ModelSlice & RunSlice & ViewSlice & VideoSlice;
 
 /** What each slice's creator gets: the store and the worker client. */
 export interface SliceContext {

@@ -46,7 +46,7 @@ export function createViewSlice({ set, url, client }: SliceContext): Slice<ViewS
     onEvent(ev) {
       if (ev.type === 'gpu') {
         set({ gpu: ev.availability });
-      } else if (ev.type === 'error' && ev.kind !== 'model') {
+      } else if (ev.type === 'error' && ev.kind !== 'model' && !(ev.kind === 'video' && ev.command === 'importClip')) {
         const error: AppError = { kind: ev.kind, message: ev.message, hint: ev.hint, recoverable: ev.recoverable };
         set({ error });
       } else if (ev.type === 'state' && (ev.state === 'training' || ev.state === 'preparing')) {
