@@ -9,6 +9,9 @@
  *
  *   npm run bench -- flow [--frames DIR] [--size 384x216] [--frames-count 50] [--json results.json]
  *
+ *   npm run bench -- atlas [--frames DIR] [--masks given|DIR|auto|none] [--size 384x216] [--iters 3000]
+ *                          [--log-every 100] [--out DIR] [--eval-only DIR/atlas.safetensors] [--json results.json]
+ *
  *   npm run bench -- step --quality preview|standard|reference [--size N] [--model DIR] [--steps N]
  *                         [--view-chunk N] [--memory-only] [--image FILE|synthetic] [--json results.json]
  *
@@ -27,6 +30,7 @@ import { mean } from '../ops/reduce';
 import { BenchUsageError, GENERATOR_BENCH_USAGE, parseGeneratorBenchArgs } from './benchArgs';
 import { adapterLabel, median, timeIt } from './benchCommon';
 import { CLIP_BENCH_USAGE, runClipBench } from './clipBench';
+import { ATLAS_BENCH_USAGE, runAtlasBench } from './atlasBench';
 import { FLOW_BENCH_USAGE, runFlowBench } from './flowBench';
 import { runStepBench, STEP_BENCH_USAGE } from './stepBench';
 
@@ -169,7 +173,11 @@ async function main(argv: readonly string[]): Promise<void> {
     usage = FLOW_BENCH_USAGE;
     return runFlowBench(named ? argv.slice(1) : argv, stamp);
   }
-  throw new BenchUsageError(`unknown benchmark "${what}" (available: generator, clip, step, flow)`);
+  if (what === 'atlas') {
+    usage = ATLAS_BENCH_USAGE;
+    return runAtlasBench(named ? argv.slice(1) : argv, stamp);
+  }
+  throw new BenchUsageError(`unknown benchmark "${what}" (available: generator, clip, step, flow, atlas)`);
 }
 
 main(process.argv.slice(2)).then(

@@ -2,17 +2,22 @@
  * `text2live` command-line entry (Node, any machine with a WebGPU adapter):
  *   text2live edit photo.jpg --prompt "golden horse" --src horse --roi horse --quality reference --out results/
  *   text2live fetch-model [--model-id ID] [--precision fp16]
+ *   text2live atlas clip.mp4 [--masks DIR] [--frames 50] [--size 768x432] --out atlas/
  */
 import { ModelLoadError } from '../clip/modelLoadError';
+import { isVideoImportError } from '../video/media/importError';
+import { ATLAS_USAGE, parseAtlasArgs } from './atlasCommand';
 import { parseEditArgs, UsageError, EDIT_USAGE } from './editCommand';
 import { FETCH_MODEL_USAGE, parseFetchModelArgs } from './fetchModelCommand';
 import { ensureCachedModel } from './modelCache';
+import { runAtlas } from './runAtlas';
 import { runEdit } from './runEdit';
 
 const MAIN_USAGE = `Usage: text2live <command> [options]
 
 Commands:
   edit         train an edit layer for an image (text2live edit --help)
+  atlas        decompose a clip into layered atlases (text2live atlas --help)
   fetch-model  download the CLIP model into the cache ahead of time (text2live fetch-model --help)`;
 
 /** stderr progress that overwrites itself on a terminal, and normal lines that never land on a progress line. */
@@ -135,6 +140,45 @@ async function edit(argv: readonly string[]): Promise<number> {
   }
 }
 
+async function atlas(argv: readonly string[]): Promise<number> {
+  let cmd;
+  try {
+    cmd = parseAtlasArgs(argv);
+  } catch (e) {
+    return usageFailure('atlas', e, ATLAS_USAGE);
+  }
+  if (!cmd) {
+    console.log(ATLAS_USAGE);
+    return 0;
+  }
+  const term = terminal();
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    term.error('Stopping after this iteration and writing what was fitted (Ctrl-C again to quit at once)...');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const r = await runAtlas(cmd, { log: term.log, progress: term.progress, signal: abort.signal });
+    term.endProgress();
+    if (r.interrupted && r.iterations === 0) console.log('Stopped before fitting: nothing was written.');
+    else if (r.interrupted) {
+      console.log(`Interrupted at iteration ${r.iterations}/${r.totalIterations}: the atlas so far is in ${r.outDir}`);
+    } else {
+      console.log(
+        `Done: ${r.outDir}/atlas.safetensors, atlas/, reconstruction/, alpha/ (${r.frames} frames, ${r.width}×${r.height}), log.json`,
+      );
+    }
+    return r.interrupted ? 130 : 0;
+  } catch (e) {
+    term.error(`text2live atlas: ${(e as Error).message}`);
+    return isVideoImportError(e, 'cancelled') ? 130 : 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h') {
@@ -143,6 +187,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (command === 'edit') return edit(rest);
   if (command === 'fetch-model') return fetchModel(rest);
+  if (command === 'atlas') return atlas(rest);
   console.error(`text2live: unknown command "${command}"\n\n${MAIN_USAGE}`);
   return 2;
 }

@@ -1,0 +1,102 @@
+/**
+ * The clip an atlas is fitted on, as the `atlas` command and `bench atlas` read it: the Node import (a frames
+ * folder, a zip, or a video through ffmpeg) at a working size bounded by W×H with the aspect kept, and the two views
+ * of it the fit needs (planar RGB floats for the flow, RGBA bytes and masks for the point batches).
+ */
+import type { Engine } from '../gpu/engine';
+import type { ClipPixels } from '../video/atlas/pointBatch';
+import { computeFlows, type FlowField } from '../video/flow';
+import { importClipFromPath, type NodeClipImportOptions } from '../video/media/importClip.node.js';
+import type { ImportProgressCallback } from '../video/media/importOptions';
+import type { VideoClip } from '../video/media/videoClip';
+
+export interface SizeBound {
+  width: number;
+  height: number;
+}
+
+export interface AtlasClipOptions {
+  start?: number;
+  frameCount?: number;
+  stride?: number;
+  /** The working size fits inside this box (aspect kept); default: the import's 768-px long side. */
+  bound?: SizeBound | null;
+  /** A masks folder, zip or video; null: none; undefined: the import's own discovery (a `masks/` beside `frames/`). */
+  masks?: string | null;
+}
+
+const evenFloor = (x: number) => Math.max(2, 2 * Math.floor(x / 2));
+
+/** Does a clip of this size fit the bound? */
+function fits(clip: { width: number; height: number }, bound: SizeBound): boolean {
+  return clip.width <= bound.width && clip.height <= bound.height;
+}
+
+/**
+ * Imports the clip. The import bounds only the long side, so a clip whose aspect differs from the box's is imported
+ * again with a smaller long side (from the source, not resampled twice); the size is known only after a decode.
+ */
+export async function importAtlasClip(
+  path: string,
+  o: AtlasClipOptions,
+  onProgress?: ImportProgressCallback,
+  signal?: AbortSignal,
+): Promise<VideoClip> {
+  const base: NodeClipImportOptions = {
+    ...(o.start !== undefined ? { start: o.start } : {}),
+    ...(o.frameCount !== undefined ? { frameCount: o.frameCount } : {}),
+    ...(o.stride !== undefined ? { stride: o.stride } : {}),
+    ...(o.masks !== undefined ? { masks: o.masks } : {}),
+  };
+  const bound = o.bound ?? null;
+  let maxSide = bound ? evenFloor(Math.max(bound.width, bound.height)) : undefined;
+  let clip = await importClipFromPath(path, { ...base, ...(maxSide ? { maxSide } : {}) }, onProgress, signal);
+  // At most a few tries: the import rounds the short side to an even number, which can overshoot by a pixel.
+  for (let tries = 0; bound && !fits(clip, bound) && tries < 3; tries++) {
+    const scale = Math.min(bound.width / clip.width, bound.height / clip.height);
+    const next = evenFloor(Math.max(clip.width, clip.height) * scale);
+    maxSide = next < maxSide! ? next : maxSide! - 2;
+    if (maxSide < 16) break;
+    clip = await importClipFromPath(path, { ...base, maxSide }, onProgress, signal);
+  }
+  return clip;
+}
+
+/** The frames as one planar [F,3,H,W] array in [0,1] (computeFlows' input). */
+export function planarFrames(clip: VideoClip): Float32Array {
+  const { width: w, height: h } = clip;
+  const hw = w * h;
+  const out = new Float32Array(clip.frames.length * 3 * hw);
+  clip.frames.forEach((frame, t) => {
+    const d = frame.data;
+    const base = t * 3 * hw;
+    for (let q = 0; q < hw; q++) {
+      out[base + q] = d[4 * q] / 255;
+      out[base + hw + q] = d[4 * q + 1] / 255;
+      out[base + 2 * hw + q] = d[4 * q + 2] / 255;
+    }
+  });
+  return out;
+}
+
+/** The clip as the fit's point batches read it, with these masks (or none). */
+export function clipPixels(clip: VideoClip, masks: readonly Uint8Array[] | null): ClipPixels {
+  return {
+    width: clip.width,
+    height: clip.height,
+    frames: clip.frames.length,
+    rgba: clip.frames.map((f) => f.data),
+    masks,
+  };
+}
+
+/** The clip's forward and backward flows with their FB masks, on the GPU (the caller releases them). */
+export function computeClipFlows(engine: Engine, clip: VideoClip): FlowField {
+  const { width: w, height: h } = clip;
+  return engine.tidy(() => {
+    const frames = engine.fromArray([clip.frames.length, 3, h, w], planarFrames(clip), 'atlas-clip-frames');
+    const field = computeFlows(engine, frames);
+    frames.release();
+    return field;
+  });
+}
