@@ -15,6 +15,7 @@ import { computeFlows } from '../flow';
 import { atlasConfig, AtlasConfigError, pyramidLevels } from './atlasConfig';
 import { AtlasFitter, type AtlasLog } from './atlasFit';
 import { loadAtlas, readAtlasInfo, saveAtlas, AtlasFileError } from './atlasFile';
+import { clipLayout } from './atlasLayout';
 import { ATLAS_TERMS } from './atlasLosses';
 import { bakeFrame } from './atlasRender';
 import { normT, normX, normY, pixelSize } from './coords';
@@ -189,6 +190,14 @@ describe('fitting the atlas of a synthetic clip', () => {
     expect(b).toEqual(a);
     expect(a.alpha.every((v) => v > 0 && v < 1)).toBe(true);
     expect(() => readAtlasInfo(new Uint8Array(16))).toThrow(AtlasFileError);
+
+    // The frames map near the middle of the background atlas (uv ≈ ½·(x, y) early in the fit): its box there.
+    const layout = await clipLayout(fitter.model, info.geometry);
+    const r = layout.backgroundResolution;
+    expect(layout.maskBoxes).toHaveLength(pixels.frames);
+    expect(layout.background.u0).toBeGreaterThan(r * 0.2);
+    expect(layout.background.u1).toBeLessThan(r * 0.8);
+    expect(layout.background.u1 - layout.background.u0).toBeGreaterThan(r * 0.4);
 
     loaded.model.dispose();
     fitter.dispose();
