@@ -63,6 +63,11 @@ test('a user imports, trims and decomposes a clip; a bad file keeps the clip', a
   const path = testInfo.outputPath(download.suggestedFilename());
   await download.saveAs(path);
   expect(readFileSync(path).length).toBeGreaterThan(1000);
+  // The saved decomposition opens again for this clip, at the iteration it had.
+  const stoppedAt = await page.getByTestId('atlas-iteration').textContent();
+  await page.getByLabel('Open a decomposition file').setInputFiles(path);
+  await expect(state).toHaveText('Stopped', { timeout: STEP_TIMEOUT });
+  await expect(page.getByTestId('atlas-iteration')).toHaveText(stoppedAt!);
 
   // A truncated file: named, and the clip from before stays.
   await dropFile(page, clip.subarray(0, 20_000), 'truncated.mp4', 'video/mp4', 'video-dropzone');

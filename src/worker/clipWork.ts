@@ -8,6 +8,7 @@
  */
 import type { RgbaImage } from '../edit/jobTypes';
 import { GpuOutOfMemoryError } from '../gpu/errors';
+import { readAtlasInfo } from '../video/atlas/atlasFile';
 import type { ClipImportOptions } from '../video/media/importOptions';
 import { VideoImportError } from '../video/media/importError';
 import type { VideoClip } from '../video/media/videoClip';
@@ -337,6 +338,65 @@ export class ClipWork {
     this.frame = Math.max(0, Math.min(this.clip.frames.length - 1, Math.round(frame)));
     // While the loop runs its next preview shows it; otherwise render it now.
     if (!this.running && this.run) await this.sendViews();
+  }
+
+  /**
+   * A decomposition saved before, for the clip that is loaded. The file is checked (format, settings, the clip's size
+   * and frame count) before anything is replaced; the decomposition from before stays when it does not fit.
+   */
+  async openAtlas(bytes: Uint8Array, back: RunState): Promise<boolean> {
+    const { ctx } = this;
+    const clip = this.clip;
+    if (!clip) {
+      ctx.fail('video', 'Add the clip the decomposition was made from first, then open it.', { command: 'openAtlas' });
+      return false;
+    }
+    let info;
+    try {
+      info = readAtlasInfo(bytes);
+    } catch (e) {
+      ctx.fail('video', errorMessage(e), { command: 'openAtlas' });
+      return false;
+    }
+    const g = info.geometry;
+    if (g.width !== clip.width || g.height !== clip.height || g.frames !== clip.frames.length) {
+      ctx.fail(
+        'video',
+        `This decomposition is of a ${g.width}×${g.height} px clip of ${g.frames} frames; the clip loaded is ` +
+          `${clip.width}×${clip.height} px with ${clip.frames.length} frames. Import the clip with the same trim and size.`,
+        { command: 'openAtlas' },
+      );
+      return false;
+    }
+    const options = {
+      iterations: info.config.iterations,
+      backgroundOnly: info.config.backgroundOnly,
+      seed: info.config.seed,
+    };
+    this.settingUp = true;
+    ctx.machine.to('preparing');
+    try {
+      let run: AtlasRun | null = null;
+      await ctx.serial(async () => {
+        const engine = await ctx.device.open();
+        ctx.busy('restore', 'Opening the decomposition…');
+        run = await ctx.device.watch(this.factory.restore(engine, clip, bytes, options));
+      });
+      this.disposeRun();
+      this.run = run;
+      this.options = options;
+      this.checkpoint = { bytes, iteration: info.iterations, at: performance.now() };
+      await this.sendProgress(true);
+      await this.sendViews();
+      ctx.machine.to(this.restingState());
+      return true;
+    } catch (e) {
+      ctx.fail('video', `The decomposition could not be opened: ${errorMessage(e)}`, { command: 'openAtlas' });
+      ctx.machine.to(back);
+      return false;
+    } finally {
+      this.settingUp = false;
+    }
   }
 
   /** The decomposition's file (atlas.safetensors), for the page's download. */

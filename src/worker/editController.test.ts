@@ -20,6 +20,8 @@ import { jobSessionMetadata, sessionTensors } from '../edit/jobSession';
 import { VideoImportError } from '../video/media/importError';
 import type { VideoClip } from '../video/media/videoClip';
 import type { AtlasRun, AtlasRunFactory, AtlasViews } from './atlasRun';
+import { atlasConfig } from '../video/atlas/atlasConfig';
+import { ATLAS_FORMAT, readAtlasInfo } from '../video/atlas/atlasFile';
 import { encodeSafetensors } from '../nn/safetensors';
 
 /** Every transition any scenario took. */
@@ -314,7 +316,8 @@ class World {
           return run;
         },
         restore: async (_engine, _clip, bytes, opts) => {
-          const run = new FakeAtlasRun(this, bytes[0], opts.iterations);
+          const at = bytes.length > 1 ? readAtlasInfo(bytes).iterations : bytes[0];
+          const run = new FakeAtlasRun(this, at, opts.iterations);
           this.atlasRuns.push(run);
           return run;
         },
@@ -912,6 +915,36 @@ describe('the worker controller with a clip (video part 1)', () => {
     await b.decompose(4);
     expect(b.states().slice(-2)).toEqual(['decomposing', 'stopped']);
     expect(b.errors()).toEqual(['internal']);
+  });
+});
+
+describe('opening a saved decomposition', () => {
+  const atlasFile = (geometry: { width: number; height: number; frames: number }, iterations: number) =>
+    encodeSafetensors([], {
+      format: ATLAS_FORMAT,
+      geometry: JSON.stringify(geometry),
+      config: JSON.stringify(atlasConfig(geometry.width, { iterations: 6 })),
+      iterations: String(iterations),
+      frameRate: '10',
+      frameIndices: JSON.stringify([...Array(geometry.frames).keys()]),
+    });
+
+  it('re-uses a decomposition of the clip (preparing → stopped), and refuses another clip’s or a bad file', async () => {
+    const w = new World();
+    await w.send({ type: 'openAtlas', bytes: atlasFile({ width: 8, height: 6, frames: 3 }, 2) });
+    expect(w.errors()).toEqual(['video']); // no clip yet
+    await w.importClip();
+    const before = w.states().length;
+    await w.send({ type: 'openAtlas', bytes: atlasFile({ width: 16, height: 6, frames: 3 }, 2) });
+    expect(w.events.findLast((e) => e.type === 'error')).toMatchObject({ message: expect.stringContaining('16×6') });
+    await w.send({ type: 'openAtlas', bytes: new Uint8Array([1, 2, 3, 4]) });
+    expect(w.states().length).toBe(before);
+    await w.send({ type: 'openAtlas', bytes: atlasFile({ width: 8, height: 6, frames: 3 }, 2) });
+    expect(w.states().slice(-2)).toEqual(['preparing', 'stopped']);
+    expect(w.events.findLast((e) => e.type === 'atlasProgress')).toMatchObject({ iteration: 2, iterations: 6 });
+    // It continues from there.
+    await w.send({ type: 'resume' });
+    await w.until('done');
   });
 });
 

@@ -186,6 +186,10 @@ export class EditController {
       case 'showFrame':
         await this.clips.showFrame(cmd.frame);
         return;
+      case 'openAtlas':
+        if (this.busyForClip('openAtlas')) return;
+        if (await this.clips.openAtlas(cmd.bytes, this.resting())) this.activeWork = 'atlas';
+        return;
       case 'openSession':
         await this.openSession(cmd);
         return;
@@ -503,7 +507,7 @@ export class EditController {
   }
 
   /** A clip command while a run or an import goes on is refused (the page does not offer it then). */
-  private busyForClip(command: 'importClip' | 'decompose'): boolean {
+  private busyForClip(command: 'importClip' | 'decompose' | 'openAtlas'): boolean {
     if (!this.machine.is(...RUN_ACTIVE, 'loadingModel', 'recovering') && !this.activeRun()) return false;
     this.fail('video', 'Stop the running work before importing or decomposing a clip.', { command });
     return true;

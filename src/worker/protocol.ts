@@ -121,6 +121,8 @@ export type EditCommand =
   | DecomposeCommand
   /** Shows another frame of the clip's decomposition (a preview comes back). */
   | { type: 'showFrame'; frame: number }
+  /** A decomposition saved before (atlas.safetensors) for the clip that is loaded: no need to decompose again. */
+  | { type: 'openAtlas'; bytes: Uint8Array }
   | LoadModelCommand
   /** Cancels the model download (the bytes so far are kept for the next try). */
   | { type: 'cancelModel' }
@@ -345,6 +347,7 @@ export function commandTransferables(command: EditCommand): Transferable[] {
   const image = (img: RgbaImage | ImageBitmap): Transferable =>
     typeof ImageBitmap !== 'undefined' && img instanceof ImageBitmap ? img : (img as RgbaImage).data.buffer;
   if (command.type === 'start') return [image(command.image)];
+  if (command.type === 'openAtlas') return [command.bytes.buffer as ArrayBuffer];
   if (command.type === 'openSession') {
     const list: Transferable[] = [command.bytes.buffer as ArrayBuffer];
     if (command.image) list.push(image(command.image));

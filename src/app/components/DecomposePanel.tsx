@@ -65,6 +65,8 @@ export function DecomposePanel() {
   const frame = useApp((s) => s.frame);
   const showFrame = useApp((s) => s.showFrame);
   const download = useApp((s) => s.downloadAtlas);
+  const openAtlas = useApp((s) => s.openAtlas);
+  const fileRef = useRef<HTMLInputElement>(null);
   const iterId = useId();
   const frameId = useId();
   const state = run.state;
@@ -132,6 +134,22 @@ export function DecomposePanel() {
         <button type="button" onClick={download} disabled={!decomposed} data-testid="download-atlas">
           Download decomposition
         </button>
+        <button type="button" onClick={() => fileRef.current?.click()} disabled={!clip || busy}>
+          Open decomposition…
+        </button>
+        <input
+          ref={fileRef}
+          type="file"
+          accept=".safetensors,application/octet-stream"
+          className="visually-hidden"
+          tabIndex={-1}
+          aria-label="Open a decomposition file"
+          onChange={(e) => {
+            const f = e.currentTarget.files?.[0];
+            e.currentTarget.value = '';
+            if (f) void openAtlas(f);
+          }}
+        />
       </div>
       <div className="progress">
         <progress

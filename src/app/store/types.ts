@@ -261,6 +261,8 @@ export interface VideoSlice {
   showFrame(frame: number): void;
   setAtlasView(view: AtlasViewKind): void;
   downloadAtlas(): void;
+  /** A decomposition saved before (atlas.safetensors) for the clip that is loaded. */
+  openAtlas(file: File): Promise<void>;
 }
 
 export type AppState = InputSlice & ModelSlice & RunSlice & ViewSlice & VideoSlice;

@@ -85,6 +85,15 @@ export function createVideoSlice({ set, get, client }: SliceContext): Slice<Vide
     downloadAtlas() {
       client().send({ type: 'export', kind: 'atlas' });
     },
+
+    async openAtlas(file) {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      if (bytes.byteLength === 0) {
+        set({ error: { kind: 'video', message: `“${file.name}” is empty.`, recoverable: true } });
+        return;
+      }
+      client().send({ type: 'openAtlas', bytes });
+    },
   };
 
   return {
