@@ -12,6 +12,8 @@
  *   npm run bench -- atlas [--frames DIR] [--masks given|DIR|auto|none] [--size 384x216] [--iters 3000]
  *                          [--log-every 100] [--out DIR] [--eval-only DIR/atlas.safetensors] [--json results.json]
  *
+ *   npm run bench -- masks [--frames DIR] [--masks DIR] [--size 384x216] [--frames-count 50] [--json results.json]
+ *
  *   npm run bench -- step --quality preview|standard|reference [--size N] [--model DIR] [--steps N]
  *                         [--view-chunk N] [--memory-only] [--image FILE|synthetic] [--json results.json]
  *
@@ -32,6 +34,7 @@ import { adapterLabel, median, timeIt } from './benchCommon';
 import { CLIP_BENCH_USAGE, runClipBench } from './clipBench';
 import { ATLAS_BENCH_USAGE, runAtlasBench } from './atlasBench';
 import { FLOW_BENCH_USAGE, runFlowBench } from './flowBench';
+import { MASKS_BENCH_USAGE, runMasksBench } from './masksBench';
 import { runStepBench, STEP_BENCH_USAGE } from './stepBench';
 
 interface GeneratorBenchResult {
@@ -177,7 +180,11 @@ async function main(argv: readonly string[]): Promise<void> {
     usage = ATLAS_BENCH_USAGE;
     return runAtlasBench(named ? argv.slice(1) : argv, stamp);
   }
-  throw new BenchUsageError(`unknown benchmark "${what}" (available: generator, clip, step, flow, atlas)`);
+  if (what === 'masks') {
+    usage = MASKS_BENCH_USAGE;
+    return runMasksBench(named ? argv.slice(1) : argv, stamp);
+  }
+  throw new BenchUsageError(`unknown benchmark "${what}" (available: generator, clip, step, flow, atlas, masks)`);
 }
 
 main(process.argv.slice(2)).then(
