@@ -78,7 +78,13 @@ export function foreignRequests(server: ModelServer, baseURL: string): string[] 
 }
 
 /** Drops a file on the drop zone the way a browser does (DataTransfer with a File, dragenter/dragover/drop). */
-export async function dropFile(page: Page, bytes: Buffer, name: string, type: string, target = 'dropzone'): Promise<void> {
+export async function dropFile(
+  page: Page,
+  bytes: Buffer,
+  name: string,
+  type: string,
+  target = 'dropzone',
+): Promise<void> {
   await page.evaluate(
     async ({ b64, name, type, target }) => {
       const bin = atob(b64);
