@@ -203,5 +203,5 @@ describe('fitting the atlas of a synthetic clip', () => {
     fitter.dispose();
     for (const t of Object.values(flows)) t.release();
     frames.release();
-  });
+  }, 900_000); // about a minute alone on SwiftShader; several beside other GPU test files
 });
