@@ -20,14 +20,14 @@ describe('parseMasksBenchArgs', () => {
 
   it('reads every option', () => {
     const args = ['--frames', '/tmp/clip/frames', '--size', '96x64', '--frames-count', '8', '--model', 'affine'];
-    args.push('--no-temporal', '--coherence', '0', '--no-warmup', '--json', 'out.json');
+    args.push('--no-temporal', '--no-texture', '--coherence', '0', '--no-warmup', '--json', 'out.json');
     expect(parseMasksBenchArgs(args)).toEqual({
       frames: '/tmp/clip/frames',
       masks: '/tmp/clip/masks',
       width: 96,
       height: 64,
       count: 8,
-      options: { model: 'affine', temporalVote: false, coherence: Infinity },
+      options: { model: 'affine', temporalVote: false, textureFraction: 0, coherence: Infinity },
       warmup: false,
       json: 'out.json',
     });

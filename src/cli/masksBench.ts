@@ -1,7 +1,7 @@
 /**
  * Automatic-mask evaluation: `npm run bench -- masks` loads a clip's frames and its true masks (default: DAVIS
  * blackswan from the shared data folder, 50 frames at 384×216), computes the flows, the motion masks
- * (src/video/masks) and reports their IoU against the true masks per frame and over the clip, the coverage of both,
+ * (src/video/masks, with the frames for the texture test) and reports their IoU against the true masks per frame and over the clip, the coverage of both,
  * whether an object was found, and the time of each step. A warm-up on two frames compiles the flow's pipelines.
  */
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -35,6 +35,7 @@ export const MASKS_BENCH_USAGE = `Usage: npm run bench -- masks [options]
   --frames-count N    the first N frames (default 50; at least 2)
   --model M           background model: homography (default) or affine
   --no-temporal       no temporal vote through the flow
+  --no-texture        no texture test of the core (as without the frames)
   --coherence X       the core's flow-coherence bound |∇f|, px/px (default 0.05; 0 = off)
   --no-warmup         skip the two-frame warm-up run that compiles the flow's pipelines
   --json FILE         also write the result as JSON
@@ -60,6 +61,7 @@ export function parseMasksBenchArgs(args: readonly string[]): MasksBenchArgs | n
     'frames-count': { type: 'string' },
     model: { type: 'string' },
     'no-temporal': { type: 'boolean' },
+    'no-texture': { type: 'boolean' },
     coherence: { type: 'string' },
     'no-warmup': { type: 'boolean' },
     json: { type: 'string' },
@@ -80,6 +82,7 @@ export function parseMasksBenchArgs(args: readonly string[]): MasksBenchArgs | n
     options.model = v.model;
   }
   if (v['no-temporal']) options.temporalVote = false;
+  if (v['no-texture']) options.textureFraction = 0;
   if (v.coherence !== undefined) {
     const c = Number(v.coherence);
     if (v.coherence.trim() === '' || !(c >= 0) || !Number.isFinite(c)) {
@@ -180,7 +183,7 @@ export async function benchMasks(
     const readbackMs = performance.now() - t1;
     for (const t of Object.values(field)) t.release();
     const t2 = performance.now();
-    const r = motionMasksFromHost(host, a.options);
+    const r = motionMasksFromHost(host, a.options, data);
     const masksMs = performance.now() - t2;
     log(`masks: readback ${(readbackMs / 1000).toFixed(2)} s, fits and masks ${(masksMs / 1000).toFixed(2)} s`);
     const perFrame = r.masks.map((m, t) => iou(m, truth[t]));

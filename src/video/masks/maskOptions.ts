@@ -22,6 +22,12 @@ export interface MotionMaskOptions {
    * reflection, a wake) is not taken for the object.
    */
   coreReach?: number;
+  /**
+   * With the frames given, a core pixel must also have texture: the structure tensor's smaller eigenvalue at least
+   * this fraction of the frame's median (default 0.5; 0 turns it off; imageTexture.ts). Untextured pixels take
+   * their flow from the neighbours (a plain road before a car), so they cannot seed the object.
+   */
+  textureFraction?: number;
   /** Opening radius, px (default max(1, round(0.01·min(W, H))): 2 at 384×216): removes specks of flow noise. */
   openRadius?: number;
   /** Closing radius, px (default max(1, round(0.02·min(W, H))): 4 at 384×216): closes gaps along the object. */
@@ -62,6 +68,7 @@ export function resolveMotionMaskOptions(
     threshold: o.threshold ?? {},
     coherence: o.coherence ?? 0.05,
     coreReach: o.coreReach ?? Math.max(5, Math.round(0.02 * side)),
+    textureFraction: o.textureFraction ?? 0.5,
     openRadius: o.openRadius ?? Math.max(1, Math.round(0.01 * side)),
     closeRadius: o.closeRadius ?? Math.max(1, Math.round(0.02 * side)),
     minComponentFraction: o.minComponentFraction ?? 0.002,
@@ -79,6 +86,7 @@ export function resolveMotionMaskOptions(
   };
   bad(r.model === 'affine' || r.model === 'homography', `model must be 'affine' or 'homography', got ${r.model}`);
   bad(r.coherence > 0, `coherence must be > 0 (Infinity: off), got ${r.coherence}`);
+  bad(r.textureFraction >= 0, `textureFraction must be ≥ 0, got ${r.textureFraction}`);
   bad(r.coreReach >= 0, `coreReach must be ≥ 0, got ${r.coreReach}`);
   bad(r.openRadius >= 0 && r.closeRadius >= 0, 'radii must be ≥ 0');
   bad(r.minComponentFraction >= 0 && r.minComponentFraction < 1, 'minComponentFraction must be in [0, 1)');

@@ -31,7 +31,7 @@ async function masksOf(engine: Engine, clip: SyntheticClip, opts: MotionMaskOpti
   const frames = framesTensor(engine, clip);
   const flows = computeFlows(engine, frames);
   try {
-    return await motionMasks(engine, flows, opts);
+    return await motionMasks(engine, flows, { ...opts, frames });
   } finally {
     for (const t of [frames, ...Object.values(flows)]) t.release();
   }

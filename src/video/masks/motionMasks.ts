@@ -4,23 +4,28 @@
  *
  * Per pair: the background model fitted robustly to the FB-valid forward flow (robustFit.ts); the backward flow's
  * model is its inverse. Per frame t: the residuals |flow − model| of its outgoing flows (forward pair t, backward
- * pair t − 1; the first and last frames have one each) against adaptive thresholds (residualThreshold.ts); a pixel
- * is moving when the mean of residual/threshold over its FB-valid directions is ≥ 1, and it is the object's core when,
- * moreover, its flow is coherent there (flowCoherence.ts). The mask is the moving pixels within `coreReach` px of the
- * core: the object's smoothed edge is kept, moving regions whose flow follows no surface (a reflection, a wake) are
- * cut at that distance from the object. A pixel with no valid direction
- * is background: the FB check fails where a pixel is occluded in the neighbouring frame (the background just ahead
- * of a moving object, or disoccluded just behind it) or leaves the frame, and those pixels are background in frame t;
- * object pixels that fail it (fast deformation) are enclosed by valid object pixels and come back through the
- * closing and the hole filling. Then the clean-up (maskCleanup.ts) and an optional temporal vote through the flow
- * (temporalVote.ts).
+ * pair t − 1; the first and last frames have one each) against adaptive thresholds (residualThreshold.ts).
+ *
+ * - Moving: the mean of residual/threshold over the pixel's FB-valid directions is ≥ 1. A pixel with no valid
+ *   direction is background: the check fails where a pixel is occluded in the neighbouring frame (the background
+ *   just ahead of a moving object, or disoccluded just behind it) or leaves the frame, and those pixels are
+ *   background in frame t; object pixels that fail it (fast deformation) are enclosed by valid object pixels and
+ *   come back through the closing and the hole filling.
+ * - Core: moving, with coherent flow (flowCoherence.ts) and, with the frames given, texture (imageTexture.ts).
+ * - The mask: the moving pixels within `coreReach` px of the core. The object's smoothed edge is kept; a moving
+ *   region whose flow follows no surface (a reflection, a wake) or was dragged along by the smoothness (a plain
+ *   road) is cut at that distance from the object.
+ *
+ * Then the clean-up (maskCleanup.ts) and an optional temporal vote through the flow (temporalVote.ts).
  */
 import type { Engine } from '../../gpu/engine';
-import { EngineError } from '../../gpu/errors';
+import { EngineError, shapeStr } from '../../gpu/errors';
+import type { Tensor } from '../../gpu/tensor';
 import type { FlowField } from '../flow';
 import { flowPlane, type FlowDirection, type HostFlows, readFlowsToHost, validPlane } from './hostFlows';
 import { flowGradientMagnitude } from './flowCoherence';
 import { gridFlowSamples } from './flowSamples';
+import { textureStrength } from './imageTexture';
 import { cleanMask, tidyComponents } from './maskCleanup';
 import { coverage } from './maskMetrics';
 import { type MotionMaskOptions, resolveMotionMaskOptions, type ResolvedMotionMaskOptions } from './maskOptions';
@@ -96,7 +101,14 @@ function evidence(
  * The raw (uncleaned) mask: pixels whose mean residual/threshold over the valid directions is ≥ 1 (moving), kept
  * within `reach` px of the moving pixels whose mean |∇f| is below `coherence` (the core).
  */
-function rawMask(ev: readonly Evidence[], width: number, height: number, coherence: number, reach: number): Uint8Array {
+function rawMask(
+  ev: readonly Evidence[],
+  width: number,
+  height: number,
+  coherence: number,
+  reach: number,
+  textured: Uint8Array | null,
+): Uint8Array {
   const hw = width * height;
   const moving = new Uint8Array(hw);
   const core = new Uint8Array(hw);
@@ -112,9 +124,9 @@ function rawMask(ev: readonly Evidence[], width: number, height: number, coheren
     }
     if (n === 0 || sum < n) continue;
     moving[k] = 255;
-    if (gradient < coherence * n) core[k] = 255;
+    if (gradient < coherence * n && (!textured || textured[k] !== 0)) core[k] = 255;
   }
-  if (coherence === Infinity) return moving;
+  if (coherence === Infinity && !textured) return moving;
   const near = dilate(core, width, height, reach);
   return Uint8Array.from(moving, (m, k) => (m !== 0 && near[k] !== 0 ? 255 : 0));
 }
@@ -145,10 +157,31 @@ function fitPairs(flows: HostFlows, o: ResolvedMotionMaskOptions): { fits: Robus
   return { fits, inverses };
 }
 
-/** motionMasks on flows already on the CPU (the GPU-free part; also what tests with known flows call). */
-export function motionMasksFromHost(flows: HostFlows, opts: MotionMaskOptions = {}): MotionMasks {
+/** Where frame t has texture (imageTexture.ts): λ_min ≥ fraction × the frame's median λ_min. */
+function texturedPixels(frames: Float32Array, t: number, width: number, height: number, fraction: number) {
+  const hw = width * height;
+  const strength = textureStrength(frames.subarray(3 * t * hw, 3 * (t + 1) * hw), width, height);
+  const sorted = Float32Array.from(strength).sort();
+  const limit = fraction * sorted[hw >> 1];
+  return Uint8Array.from(strength, (v) => (v >= limit ? 255 : 0));
+}
+
+/**
+ * motionMasks on flows already on the CPU (the GPU-free part; also what tests with known flows call). `frames`,
+ * optional, are the clip's RGB planes [F,3,H,W] in [0, 1] for the texture test of the core.
+ */
+export function motionMasksFromHost(
+  flows: HostFlows,
+  opts: MotionMaskOptions = {},
+  frames: Float32Array | null = null,
+): MotionMasks {
   const { width, height, pairs } = flows;
   const o = resolveMotionMaskOptions(width, height, opts);
+  if (frames && frames.length !== (pairs + 1) * 3 * width * height) {
+    throw new RangeError(
+      `motionMasks: frames of ${frames.length} values for ${pairs + 1} frames of ${width}×${height}`,
+    );
+  }
   const { fits, inverses } = fitPairs(flows, o);
   const thresholds: ResidualThreshold[][] = [];
   let masks: Uint8Array[] = [];
@@ -157,7 +190,9 @@ export function motionMasksFromHost(flows: HostFlows, opts: MotionMaskOptions = 
     if (t < pairs) ev.push(evidence(flows, 'forward', t, fits[t].matrix, fits[t].residualScale, o));
     if (t > 0) ev.push(evidence(flows, 'backward', t - 1, inverses[t - 1], fits[t - 1].residualScale, o));
     thresholds.push(ev.map((e) => e.threshold));
-    masks.push(cleanMask(rawMask(ev, width, height, o.coherence, o.coreReach), width, height, o));
+    const textured =
+      frames && o.textureFraction > 0 ? texturedPixels(frames, t, width, height, o.textureFraction) : null;
+    masks.push(cleanMask(rawMask(ev, width, height, o.coherence, o.coreReach, textured), width, height, o));
   }
   if (o.temporalVote && pairs >= 1) {
     masks = temporalVote(masks, flows).map((m) => tidyComponents(m, width, height, o));
@@ -182,15 +217,27 @@ export function motionMasksFromHost(flows: HostFlows, opts: MotionMaskOptions = 
 }
 
 /**
- * Moving-object masks of a clip from its flows (computeFlows' output, which stays the caller's). The flows are read
+ * Moving-object masks of a clip from its flows (computeFlows' output, which stays the caller's) and, optionally, the
+ * frames they were computed from ([F,3,H,W] in [0, 1], for the texture test of the core; recommended). Both are read
  * back once (hostFlows.ts says why the rest runs on the CPU).
  */
 export async function motionMasks(
   engine: Engine,
   flows: FlowField,
-  opts: MotionMaskOptions = {},
+  opts: MotionMaskOptions & { frames?: Tensor } = {},
 ): Promise<MotionMasks> {
-  if (flows.forward.engine !== engine) throw new EngineError('motionMasks', 'flows belong to another engine');
-  resolveMotionMaskOptions(flows.forward.shape[3], flows.forward.shape[2], opts);
-  return motionMasksFromHost(await readFlowsToHost(flows), opts);
+  const { frames, ...options } = opts;
+  if (flows.forward.engine !== engine || (frames && frames.engine !== engine)) {
+    throw new EngineError('motionMasks', 'flows and frames must belong to this engine');
+  }
+  const [pairs, , h, w] = flows.forward.shape;
+  if (frames && frames.shape.join() !== [pairs + 1, 3, h, w].join()) {
+    throw new EngineError(
+      'motionMasks',
+      `frames ${shapeStr(frames.shape)} do not match flows ${shapeStr(flows.forward.shape)}`,
+    );
+  }
+  resolveMotionMaskOptions(w, h, options);
+  const [host, pixels] = await Promise.all([readFlowsToHost(flows), frames ? frames.read() : Promise.resolve(null)]);
+  return motionMasksFromHost(host, options, pixels);
 }
