@@ -1,8 +1,8 @@
 /**
  * The flows of a clip on the CPU, for the mask steps that run there (the robust fits, thresholds, morphology and
  * connected components: reductions, sorts and sequential labelling over a few million pixels, cheap in JavaScript
- * and awkward as many small GPU passes). At the working size this is 2·(F − 1)·3·H·W floats: ~49 MiB at 384×216 and
- * 50 frames, read once.
+ * and awkward as many small GPU passes). At the working size this is 6·(F − 1)·H·W floats (two flows of two channels,
+ * two validity planes): ~93 MiB at 384×216 with 50 frames, read once.
  */
 import type { FlowField } from '../flow';
 
