@@ -329,10 +329,12 @@ function clipFromInfo(info: AtlasFileInfo): { start: number; stride: number; cou
   return { start: idx[0], stride, count: idx.length };
 }
 
+/** `signal`: stop the fit after the current iteration, then save and evaluate what was fitted (SIGINT/SIGTERM). */
 export async function benchAtlas(
   engine: Engine,
   args: AtlasBenchArgs,
   log: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<AtlasBenchReport> {
   const report: AtlasBenchReport = {
     benchmark: 'atlas',
@@ -442,6 +444,7 @@ export async function benchAtlas(
         iterations: config.iterations,
         logEvery: args.logEvery,
         checkpointEvery: args.checkpointEvery,
+        signal,
         onLog: (e) => {
           report.progress.push(e);
           const eta = ((config.iterations - e.iteration) * e.seconds) / e.iteration;
@@ -557,10 +560,23 @@ export async function runAtlasBench(args: readonly string[], log: (line: string)
     return;
   }
   const engine = await nodeEngine();
+  // A long run stopped with Ctrl-C or kill still leaves its checkpoint and evaluation (a second signal quits).
+  const abort = new AbortController();
+  const stop = (name: string) => {
+    if (abort.signal.aborted) process.exit(130);
+    log(`${name}: stopping after this iteration, then saving and evaluating (again to quit at once)`);
+    abort.abort();
+  };
+  const onInt = () => stop('SIGINT');
+  const onTerm = () => stop('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
   try {
-    const r = await benchAtlas(engine, a, log);
+    const r = await benchAtlas(engine, a, log, abort.signal);
     for (const line of formatAtlasBench(r)) console.log(line);
   } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
     engine.destroy();
   }
 }
