@@ -45,6 +45,8 @@ test('a user imports, trims and decomposes a clip; a bad file keeps the clip', a
   const canvas = page.getByTestId('atlas-canvas');
   await expect(canvas).toHaveAttribute('data-iteration', '0', { timeout: STEP_TIMEOUT });
   await expect(state).toHaveText('Decomposing', { timeout: STEP_TIMEOUT });
+  // No masks came with the clip: automatic motion masks decide the layers, and the page says how.
+  await expect(page.getByTestId('atlas-layers')).toHaveText(/moving object|one background layer|masks/);
   await expect(page.getByTestId('atlas-iteration')).toHaveText(/^[1-9]\d*$/, { timeout: STEP_TIMEOUT });
   for (const view of ['Alpha', 'Background atlas', 'Foreground atlas', 'Input frame', 'Reconstruction']) {
     await page.getByRole('radio', { name: view }).check();

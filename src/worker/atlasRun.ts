@@ -11,6 +11,8 @@ import { loadAtlas, saveAtlas } from '../video/atlas/atlasFile';
 import { atlasRaster, bakeFrame, greyImage, rgbImage } from '../video/atlas/atlasRender';
 import type { ClipPixels } from '../video/atlas/pointBatch';
 import { computeFlows, type FlowField } from '../video/flow';
+import { chooseLayers, type LayerMode, type MaskSource } from '../video/masks/chooseLayers';
+import { motionMasks } from '../video/masks';
 import type { VideoClip } from '../video/media/videoClip';
 
 export interface DecomposeOptions {
@@ -30,6 +32,8 @@ export interface AtlasViews {
 }
 
 export interface AtlasRun {
+  /** How the clip is decomposed (two layers or background only), where its masks came from, and why. */
+  readonly layers: { mode: LayerMode; source: MaskSource; reason: string };
   readonly iteration: number;
   readonly iterations: number;
   readonly backgroundOnly: boolean;
@@ -82,6 +86,7 @@ class FitterRun implements AtlasRun {
     private readonly fitter: AtlasFitter,
     private readonly flows: FlowField | null,
     private readonly clip: VideoClip,
+    readonly layers: AtlasRun['layers'],
   ) {}
 
   get iteration(): number {
@@ -139,28 +144,48 @@ class FitterRun implements AtlasRun {
 }
 
 export function atlasRunFactory(): AtlasRunFactory {
-  const fit = (engine: Engine, clip: VideoClip, config: AtlasConfig) => {
-    const frames = framesTensor(engine, clip);
-    // One frame has no motion to fit (and no flow).
-    const flows = clip.frames.length > 1 ? computeFlows(engine, frames) : null;
-    frames.release();
-    if (flows) for (const t of Object.values(flows)) t.keep();
-    return { fitter: new AtlasFitter(engine, clipPixels(clip), flows, config), flows };
+  /**
+   * Frames and flows on the device; the layers: the user's masks, else automatic motion masks (two layers when
+   * they find an object), else background only (spec of part 1; `chooseLayers`). `config` null: choose here.
+   */
+  const fit = async (engine: Engine, clip: VideoClip, opts: DecomposeOptions, saved: AtlasConfig | null) => {
+    const frames = framesTensor(engine, clip).keep();
+    try {
+      // One frame has no motion to fit (and no flow).
+      const flows = clip.frames.length > 1 ? computeFlows(engine, frames) : null;
+      if (flows) for (const t of Object.values(flows)) t.keep();
+      const automatic =
+        !saved && !opts.backgroundOnly && !clip.masks && flows ? await motionMasks(engine, flows, { frames }) : null;
+      const choice = chooseLayers({
+        backgroundOnly: saved ? saved.backgroundOnly : opts.backgroundOnly,
+        userMasks: clip.masks,
+        automatic,
+      });
+      const config = saved ?? { ...decomposeConfig(clip, opts), backgroundOnly: choice.mode === 'background-only' };
+      const pixels = { ...clipPixels(clip), masks: choice.masks };
+      const layers = { mode: choice.mode, source: choice.source, reason: choice.reason };
+      return { fitter: new AtlasFitter(engine, pixels, flows, config), flows, layers };
+    } finally {
+      frames.release();
+    }
   };
   return {
     async prepare(engine, clip, opts) {
-      const { fitter, flows } = fit(engine, clip, decomposeConfig(clip, opts));
-      return new FitterRun(fitter, flows, clip);
+      const { fitter, flows, layers } = await fit(engine, clip, opts, null);
+      return new FitterRun(fitter, flows, clip, layers);
     },
     async restore(engine, clip, bytes, opts) {
       const saved = await loadAtlas(engine, bytes);
-      const { fitter, flows } = fit(engine, clip, { ...saved.info.config, iterations: opts.iterations });
+      const { fitter, flows, layers } = await fit(engine, clip, opts, {
+        ...saved.info.config,
+        iterations: opts.iterations,
+      });
       // The saved parameters into the new fitter's model (same settings, so the same tensors).
       const params = fitter.model.params;
       saved.model.params.forEach((p, i) => engine.copy(p.value, params[i].value, p.value.byteSize));
       saved.model.dispose();
       fitter.continueFrom(saved.info.iterations);
-      return new FitterRun(fitter, flows, clip);
+      return new FitterRun(fitter, flows, clip, layers);
     },
   };
 }

@@ -179,6 +179,7 @@ export class ClipWork {
         ctx.busy('job', 'Computing the optical flow of every frame pair and setting up the atlases…');
         this.run = await ctx.device.watch(this.factory.prepare(engine, clip, this.options!));
       });
+      ctx.post({ type: 'atlasLayers', ...this.run!.layers });
       await this.saveCheckpoint();
       await this.sendViews();
     } catch (e) {

@@ -204,6 +204,7 @@ class FakeModels implements ModelLoaderLike {
 /** A fake decomposition: each step follows the plan (like FakeJob's). */
 class FakeAtlasRun implements AtlasRun {
   disposed = false;
+  readonly layers = { mode: 'two-layers' as const, source: 'motion' as const, reason: 'An object was found.' };
   constructor(
     private readonly world: World,
     public iteration: number,

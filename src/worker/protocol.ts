@@ -12,6 +12,7 @@ import type { RenderKind, RgbaImage, StepReport } from '../edit/jobTypes';
 import type { ClipCostConfig } from '../edit/quality';
 import type { AdapterSummary } from '../gpu/device';
 import type { AtlasTerm } from '../video/atlas/atlasLosses';
+import type { LayerMode, MaskSource } from '../video/masks/chooseLayers';
 import type { SuggestedTrim, VideoImportErrorKind } from '../video/media/importError';
 import type { PickedFile as ClipFile } from '../video/media/importClip.browser';
 import type { ClipImportOptions } from '../video/media/importOptions';
@@ -327,6 +328,8 @@ export type EditEvent =
   | { type: 'clipCancelled' }
   | AtlasProgressEvent
   | AtlasPreviewEvent
+  /** How the clip is being decomposed (two layers or background only), where its masks came from, and why. */
+  | { type: 'atlasLayers'; mode: LayerMode; source: MaskSource; reason: string }
   | { type: 'modelCacheCleared' }
   | ErrorEvent;
 

@@ -65,6 +65,7 @@ export function DecomposePanel() {
   const frame = useApp((s) => s.frame);
   const showFrame = useApp((s) => s.showFrame);
   const download = useApp((s) => s.downloadAtlas);
+  const layers = useApp((s) => s.atlasLayers);
   const openAtlas = useApp((s) => s.openAtlas);
   const fileRef = useRef<HTMLInputElement>(null);
   const iterId = useId();
@@ -86,6 +87,11 @@ export function DecomposePanel() {
         The clip is split into a background atlas, a foreground atlas and a per-pixel opacity, so that an edit painted
         once on an atlas sticks to the video. This runs once per clip.
       </p>
+      {layers && (
+        <p className="small" data-testid="atlas-layers" data-mode={layers.mode}>
+          {layers.reason}
+        </p>
+      )}
       <div className="field inline-field">
         <label htmlFor={iterId}>Iterations</label>
         <input

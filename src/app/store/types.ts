@@ -246,6 +246,8 @@ export interface VideoSlice {
   } | null;
   atlasPreview: { iteration: number; frame: number; images: AtlasPreviewEvent['images'] } | null;
   atlasView: AtlasViewKind;
+  /** How the clip is decomposed and why (automatic masks, the user's, or background only). */
+  atlasLayers: { mode: 'two-layers' | 'background-only'; reason: string } | null;
   /** The frame the views show. */
   frame: number;
   setMode(mode: 'photo' | 'video'): void;

@@ -25,6 +25,7 @@ export function createVideoSlice({ set, get, client }: SliceContext): Slice<Vide
     atlas: null,
     atlasPreview: null,
     atlasView: 'reconstruction',
+    atlasLayers: null,
     frame: 0,
 
     setMode(mode) {
@@ -119,6 +120,10 @@ export function createVideoSlice({ set, get, client }: SliceContext): Slice<Vide
           if (preview) closeAll(Object.values(preview.images));
           return;
         }
+        case 'atlasLayers':
+          set({ atlasLayers: { mode: ev.mode, reason: ev.reason } });
+          get().addNotice('info', ev.reason);
+          return;
         case 'clipCancelled':
           set({ clipProgress: null });
           get().addNotice('info', 'The import was stopped; the clip from before is kept.');
