@@ -3,9 +3,7 @@
  * folder, a zip, or a video through ffmpeg) at a working size bounded by W×H with the aspect kept, and the two views
  * of it the fit needs (planar RGB floats for the flow, RGBA bytes and masks for the point batches).
  */
-import type { Engine } from '../gpu/engine';
 import type { ClipPixels } from '../video/atlas/pointBatch';
-import { computeFlows, type FlowField } from '../video/flow';
 import { importClipFromPath, type NodeClipImportOptions } from '../video/media/importClip.node.js';
 import type { ImportProgressCallback } from '../video/media/importOptions';
 import type { VideoClip } from '../video/media/videoClip';
@@ -88,15 +86,4 @@ export function clipPixels(clip: VideoClip, masks: readonly Uint8Array[] | null)
     rgba: clip.frames.map((f) => f.data),
     masks,
   };
-}
-
-/** The clip's forward and backward flows with their FB masks, on the GPU (the caller releases them). */
-export function computeClipFlows(engine: Engine, clip: VideoClip): FlowField {
-  const { width: w, height: h } = clip;
-  return engine.tidy(() => {
-    const frames = engine.fromArray([clip.frames.length, 3, h, w], planarFrames(clip), 'atlas-clip-frames');
-    const field = computeFlows(engine, frames);
-    frames.release();
-    return field;
-  });
 }

@@ -12,7 +12,8 @@ import { atlasConfig, type AtlasConfig } from '../video/atlas/atlasConfig';
 import type { AtlasFileInfo } from '../video/atlas/atlasFile';
 import { AtlasFitter } from '../video/atlas/atlasFit';
 import { readConfigOverrides, type AtlasCommand } from './atlasCommand';
-import { clipPixels, computeClipFlows, importAtlasClip } from './atlasClip';
+import { clipPixels, importAtlasClip } from './atlasClip';
+import { computeClipFlows } from './atlasFlows';
 import { runFitLoop, type AtlasLogEntry, type FitProgress } from './atlasFitLoop';
 import { chooseMasks, maskCoverage, type MaskRequest, type MaskSource } from './atlasMasks';
 import { writeAtlasFile, writeAtlasRasters, writeAtomic, writeFrameRenders } from './atlasOutputs';
@@ -104,6 +105,7 @@ export async function runAtlas(cmd: AtlasCommand, io: AtlasRunIo): Promise<Atlas
   try {
     await engine.sync();
     io.log(`flows: ${2 * (frames - 1)} in ${((performance.now() - f0) / 1000).toFixed(1)} s`);
+    engine.pool.trim(); // the flow's transient buffers back to the device before fitting
     const masks = await chooseMasks(maskRequest(cmd), engine, flows, clip);
     io.log(
       masks.kind === 'none'
