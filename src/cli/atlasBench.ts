@@ -27,7 +27,7 @@ import { atlasIterationFlops, type IterationFlops } from './atlasCost';
 import { computeClipFlows, computeFlowsInBatches, flowPairsPerBatch } from './atlasFlows';
 import { ATLAS_BARS, AtlasEvaluator, editPatterns, type AtlasQuality } from './atlasEval';
 import { runFitLoop, type AtlasLogEntry, type PhaseCost } from './atlasFitLoop';
-import { AUTOMATIC_MASKS_AVAILABLE, chooseMasks, maskCoverage, type MaskSource } from './atlasMasks';
+import { chooseMasks, maskCoverage, type MaskSource } from './atlasMasks';
 import {
   frameStem,
   writeAtlasFile,
@@ -118,9 +118,6 @@ export function parseAtlasBenchArgs(args: readonly string[]): AtlasBenchArgs | n
       : m.trim()
         ? { kind: 'path', path: m }
         : { kind: 'given' };
-  if (masks.kind === 'auto' && !AUTOMATIC_MASKS_AVAILABLE) {
-    throw new BenchUsageError('--masks auto: automatic masks are not available in this build yet');
-  }
   for (const k of ['json', 'out', 'config', 'eval-only', 'frames'] as const) {
     if (v[k] !== undefined && v[k].trim() === '') throw new BenchUsageError(`--${k} needs a path`);
   }
@@ -427,11 +424,12 @@ export async function benchAtlas(
       report.config = config;
       report.masks = {
         training: masks.kind,
-        ...(masks.kind === 'none' ? { reason: masks.reason } : { coverage: maskCoverage(masks.masks) }),
+        reason: masks.reason,
+        ...(masks.kind === 'none' ? {} : { coverage: maskCoverage(masks.masks) }),
         truth: clip.masks !== null,
       };
       log(
-        `masks: ${masks.kind}${masks.kind === 'none' ? ` (${masks.reason})` : ` (${(100 * report.masks.coverage!).toFixed(1)} % object)`}`,
+        `masks: ${masks.kind}: ${masks.reason}${masks.kind === 'none' ? '' : ` (${(100 * report.masks.coverage!).toFixed(1)} % object)`}`,
       );
       save();
       info = {

@@ -39,8 +39,8 @@ WebM; needs ffmpeg on PATH).
 
 Options:
   --masks <dir|auto>     the object's masks: a folder or zip of mask images or a mask video, one per frame, or
-                         "auto" for motion masks (default: the masks/ found with the frames, else automatic)
-  --background-only      one layer only (no foreground atlas, alpha 0); also used when no masks are found
+                         "auto" for motion masks (default: the masks/ found with the frames, else motion masks)
+  --background-only      one layer only (no foreground atlas, alpha 0); also when no moving object is found
   --start <n>            first source frame (default 0)
   --frames <n>           how many frames (default: all from --start, at most 70)
   --stride <n>           keep every n-th frame (default 1)

@@ -15,9 +15,9 @@ import { encodePng } from '../edit/imageIO.node.js';
 import type { Engine } from '../gpu/engine';
 import { readAtlasInfo } from '../video/atlas/atlasFile';
 import { ATLAS_TERMS } from '../video/atlas/atlasLosses';
-import type { FlowField } from '../video/flow';
 import type { VideoClip } from '../video/media/videoClip';
 import { parseAtlasArgs } from './atlasCommand';
+import { computeClipFlows } from './atlasFlows';
 import { chooseMasks } from './atlasMasks';
 import { atlasProgressLine, runAtlas, type AtlasRunLog } from './runAtlas';
 
@@ -134,17 +134,42 @@ describe('text2live atlas: the run', () => {
     expect(stoppedLog.log.map((e) => e.iteration)).toEqual([1]);
   });
 
-  it('uses the masks given, else none (background only) until automatic masks are available', async () => {
+  it('uses the masks given, else motion masks when they find the object, else none', async () => {
     const engine = await testEngine();
-    const flows = {} as FlowField; // not read while automatic masks are unavailable
-    const clip = { masks: SOURCE.masks } as unknown as VideoClip;
-    const noMasks = { masks: null } as unknown as VideoClip;
-    expect((await chooseMasks('given-or-automatic', engine, flows, clip)).kind).toBe('given');
-    expect(await chooseMasks('given-or-automatic', engine, flows, noMasks)).toEqual({
-      kind: 'none',
-      reason: 'no masks given and automatic masks are not available in this build',
-    });
-    expect((await chooseMasks('none', engine, flows, clip)).kind).toBe('none');
+    const clip = {
+      width: SOURCE.width,
+      height: SOURCE.height,
+      frames: SOURCE.frames,
+      masks: SOURCE.masks,
+    } as VideoClip;
+    const flows = computeClipFlows(engine, clip);
+    try {
+      const given = await chooseMasks('given-or-automatic', engine, flows, clip);
+      expect(given).toMatchObject({ kind: 'given', masks: SOURCE.masks, reason: expect.stringMatching(/masks given/) });
+      // The disc moves against the panning background: motion masks find it (the given masks are not used).
+      const found = await chooseMasks('automatic', engine, flows, clip);
+      expect(found.kind).toBe('automatic');
+      const masks = found.kind === 'automatic' ? found.masks : [];
+      let inter = 0;
+      let union = 0;
+      masks.forEach((m, t) =>
+        m.forEach((v, k) => {
+          const truth = SOURCE.masks[t][k] !== 0;
+          if (v && truth) inter++;
+          if (v || truth) union++;
+        }),
+      );
+      console.log(`motion masks of the synthetic clip: IoU ${(inter / union).toFixed(3)} against the disc`);
+      expect(inter / union).toBeGreaterThan(0.5);
+      const empty = { ...clip, masks: SOURCE.masks.map((m) => new Uint8Array(m.length)) };
+      expect(await chooseMasks('given-or-automatic', engine, flows, empty)).toEqual({
+        kind: 'none',
+        reason: expect.stringMatching(/masks given with the clip are empty/),
+      });
+      expect((await chooseMasks('none', engine, flows, clip)).kind).toBe('none');
+    } finally {
+      for (const t of Object.values(flows)) t.release();
+    }
   });
 
   it('draws the progress line with the iteration, speed, ETA and PSNR', () => {

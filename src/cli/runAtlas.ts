@@ -44,7 +44,7 @@ export interface AtlasRunResult {
 /** What log.json holds: the clip, the masks, the settings, and every logged iteration's terms and PSNR. */
 export interface AtlasRunLog {
   clip: { source: string; width: number; height: number; frames: number; frameRate: number; frameIndices: number[] };
-  masks: { kind: MaskSource['kind']; reason?: string; coverage?: number };
+  masks: { kind: MaskSource['kind']; reason: string; coverage?: number };
   config: AtlasConfig;
   iterations: number;
   totalIterations: number;
@@ -109,8 +109,8 @@ export async function runAtlas(cmd: AtlasCommand, io: AtlasRunIo): Promise<Atlas
     const masks = await chooseMasks(maskRequest(cmd), engine, flows, clip);
     io.log(
       masks.kind === 'none'
-        ? `masks: none (${masks.reason}): fitting the background layer only`
-        : `masks: ${masks.kind}, ${(100 * maskCoverage(masks.masks)).toFixed(1)} % object`,
+        ? `masks: none. ${masks.reason}`
+        : `masks: ${masks.kind}, ${(100 * maskCoverage(masks.masks)).toFixed(1)} % object. ${masks.reason}`,
     );
     const config = atlasConfig(clip.width, { ...settings, backgroundOnly: masks.kind === 'none' });
     const info: AtlasFileInfo = {
@@ -132,7 +132,7 @@ export async function runAtlas(cmd: AtlasCommand, io: AtlasRunIo): Promise<Atlas
       masks:
         masks.kind === 'none'
           ? { kind: 'none', reason: masks.reason }
-          : { kind: masks.kind, coverage: maskCoverage(masks.masks) },
+          : { kind: masks.kind, reason: masks.reason, coverage: maskCoverage(masks.masks) },
       config,
       iterations: 0,
       totalIterations: config.iterations,
