@@ -19,12 +19,12 @@ import { AtlasFitter } from '../video/atlas/atlasFit';
 import type { AtlasModel } from '../video/atlas/atlasModel';
 import { bakeFrame, rgbImage } from '../video/atlas/atlasRender';
 import type { ClipPixels } from '../video/atlas/pointBatch';
-import type { FlowField } from '../video/flow';
+import { computeFlowsInBatches, flowPairsPerBatch, type FlowField } from '../video/flow';
+import { clipFlows, clipPixels } from '../video/atlas/clipData';
 import type { VideoClip } from '../video/media/videoClip';
 import { readConfigOverrides } from './atlasCommand';
-import { clipPixels, importAtlasClip, type SizeBound } from './atlasClip';
+import { importAtlasClip, type SizeBound } from './atlasClip';
 import { atlasIterationFlops, type IterationFlops } from './atlasCost';
-import { computeClipFlows, computeFlowsInBatches, flowPairsPerBatch } from './atlasFlows';
 import { ATLAS_BARS, AtlasEvaluator, editPatterns, type AtlasQuality } from './atlasEval';
 import { runFitLoop, type AtlasLogEntry, type PhaseCost } from './atlasFitLoop';
 import { chooseMasks, maskCoverage, type MaskSource } from './atlasMasks';
@@ -390,7 +390,7 @@ export async function benchAtlas(
 
   engine.pool.resetPeak();
   const f0 = performance.now();
-  const flows = computeClipFlows(engine, clip);
+  const flows = clipFlows(engine, clip);
   await engine.sync();
   const flowPeaks = engine.pool.stats();
   report.flows = {

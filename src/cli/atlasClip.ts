@@ -3,7 +3,6 @@
  * folder, a zip, or a video through ffmpeg) at a working size bounded by W×H with the aspect kept, and the two views
  * of it the fit needs (planar RGB floats for the flow, RGBA bytes and masks for the point batches).
  */
-import type { ClipPixels } from '../video/atlas/pointBatch';
 import { importClipFromPath, type NodeClipImportOptions } from '../video/media/importClip.node.js';
 import type { ImportProgressCallback } from '../video/media/importOptions';
 import type { VideoClip } from '../video/media/videoClip';
@@ -58,32 +57,4 @@ export async function importAtlasClip(
     clip = await importClipFromPath(path, { ...base, maxSide }, onProgress, signal);
   }
   return clip;
-}
-
-/** The frames as one planar [F,3,H,W] array in [0,1] (computeFlows' input). */
-export function planarFrames(clip: VideoClip): Float32Array {
-  const { width: w, height: h } = clip;
-  const hw = w * h;
-  const out = new Float32Array(clip.frames.length * 3 * hw);
-  clip.frames.forEach((frame, t) => {
-    const d = frame.data;
-    const base = t * 3 * hw;
-    for (let q = 0; q < hw; q++) {
-      out[base + q] = d[4 * q] / 255;
-      out[base + hw + q] = d[4 * q + 1] / 255;
-      out[base + 2 * hw + q] = d[4 * q + 2] / 255;
-    }
-  });
-  return out;
-}
-
-/** The clip as the fit's point batches read it, with these masks (or none). */
-export function clipPixels(clip: VideoClip, masks: readonly Uint8Array[] | null): ClipPixels {
-  return {
-    width: clip.width,
-    height: clip.height,
-    frames: clip.frames.length,
-    rgba: clip.frames.map((f) => f.data),
-    masks,
-  };
 }

@@ -8,7 +8,7 @@ import type { Engine } from '../gpu/engine';
 import type { FlowField } from '../video/flow';
 import { chooseLayers, motionMasksFromHost, readFlowsToHost, type LayerChoice } from '../video/masks';
 import type { VideoClip } from '../video/media/videoClip';
-import { planarFrames } from './atlasClip';
+import { planarFrames } from '../video/atlas/clipData';
 
 export type MaskSource =
   | { kind: 'given'; masks: readonly Uint8Array[]; reason: string }

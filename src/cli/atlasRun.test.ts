@@ -14,10 +14,10 @@ import { syntheticClip } from '../../test/syntheticClip';
 import { encodePng } from '../edit/imageIO.node.js';
 import type { Engine } from '../gpu/engine';
 import { readAtlasInfo } from '../video/atlas/atlasFile';
+import { clipFlows } from '../video/atlas/clipData';
 import { ATLAS_TERMS } from '../video/atlas/atlasLosses';
 import type { VideoClip } from '../video/media/videoClip';
 import { parseAtlasArgs } from './atlasCommand';
-import { computeClipFlows } from './atlasFlows';
 import { chooseMasks } from './atlasMasks';
 import { atlasProgressLine, runAtlas, type AtlasRunLog } from './runAtlas';
 
@@ -142,7 +142,7 @@ describe('text2live atlas: the run', () => {
       frames: SOURCE.frames,
       masks: SOURCE.masks,
     } as VideoClip;
-    const flows = computeClipFlows(engine, clip);
+    const flows = clipFlows(engine, clip);
     try {
       const given = await chooseMasks('given-or-automatic', engine, flows, clip);
       expect(given).toMatchObject({ kind: 'given', masks: SOURCE.masks, reason: expect.stringMatching(/masks given/) });

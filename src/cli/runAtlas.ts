@@ -12,8 +12,8 @@ import { atlasConfig, type AtlasConfig } from '../video/atlas/atlasConfig';
 import type { AtlasFileInfo } from '../video/atlas/atlasFile';
 import { AtlasFitter } from '../video/atlas/atlasFit';
 import { readConfigOverrides, type AtlasCommand } from './atlasCommand';
-import { clipPixels, importAtlasClip } from './atlasClip';
-import { computeClipFlows } from './atlasFlows';
+import { clipFlows, clipPixels } from '../video/atlas/clipData';
+import { importAtlasClip } from './atlasClip';
 import { runFitLoop, type AtlasLogEntry, type FitProgress } from './atlasFitLoop';
 import { chooseMasks, maskCoverage, type MaskRequest, type MaskSource } from './atlasMasks';
 import { writeAtlasFile, writeAtlasRasters, writeAtomic, writeFrameRenders } from './atlasOutputs';
@@ -100,7 +100,7 @@ export async function runAtlas(cmd: AtlasCommand, io: AtlasRunIo): Promise<Atlas
   );
   io.log(`clip: ${clip.sourceName}, ${frames} frames at ${clip.width}×${clip.height}`);
   const f0 = performance.now();
-  const flows = computeClipFlows(engine, clip);
+  const flows = clipFlows(engine, clip);
   let fitter: AtlasFitter | null = null;
   try {
     await engine.sync();

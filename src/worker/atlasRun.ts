@@ -9,8 +9,8 @@ import { atlasConfig, type AtlasConfig } from '../video/atlas/atlasConfig';
 import { AtlasFitter, type AtlasLog } from '../video/atlas/atlasFit';
 import { loadAtlas, saveAtlas } from '../video/atlas/atlasFile';
 import { atlasRaster, bakeFrame, greyImage, rgbImage } from '../video/atlas/atlasRender';
-import type { ClipPixels } from '../video/atlas/pointBatch';
-import { computeFlows, type FlowField } from '../video/flow';
+import { clipFlows, clipPixels, planarFrames } from '../video/atlas/clipData';
+import type { FlowField } from '../video/flow';
 import { chooseLayers, type LayerMode, type MaskSource } from '../video/masks/chooseLayers';
 import { motionMasks } from '../video/masks';
 import type { VideoClip } from '../video/media/videoClip';
@@ -56,29 +56,6 @@ export interface AtlasRunFactory {
 /** The settings of a fit of this clip. */
 export function decomposeConfig(clip: VideoClip, opts: DecomposeOptions): AtlasConfig {
   return atlasConfig(clip.width, { iterations: opts.iterations, backgroundOnly: opts.backgroundOnly, seed: opts.seed });
-}
-
-function clipPixels(clip: VideoClip): ClipPixels {
-  return {
-    width: clip.width,
-    height: clip.height,
-    frames: clip.frames.length,
-    rgba: clip.frames.map((f) => f.data),
-    masks: clip.masks,
-  };
-}
-
-/** The frames as [F,3,H,W] in [0,1] on the device. */
-function framesTensor(engine: Engine, clip: VideoClip) {
-  const { width: w, height: h } = clip;
-  const f = clip.frames.length;
-  const data = new Float32Array(f * 3 * h * w);
-  clip.frames.forEach((fr, t) => {
-    for (let q = 0; q < h * w; q++) {
-      for (let c = 0; c < 3; c++) data[(t * 3 + c) * h * w + q] = fr.data[4 * q + c] / 255;
-    }
-  });
-  return engine.fromArray([f, 3, h, w], data, 'clip-frames');
 }
 
 class FitterRun implements AtlasRun {
@@ -149,24 +126,30 @@ export function atlasRunFactory(): AtlasRunFactory {
    * they find an object), else background only (spec of part 1; `chooseLayers`). `config` null: choose here.
    */
   const fit = async (engine: Engine, clip: VideoClip, opts: DecomposeOptions, saved: AtlasConfig | null) => {
-    const frames = framesTensor(engine, clip).keep();
+    // One frame has no motion to fit (and no flow). The flows run in batches of pairs within a memory budget.
+    const flows = clip.frames.length > 1 ? clipFlows(engine, clip) : null;
+    if (flows) for (const t of Object.values(flows)) t.keep();
+    const needMasks = !saved && !opts.backgroundOnly && !clip.masks && flows !== null;
+    const frames = needMasks
+      ? engine.fromArray([clip.frames.length, 3, clip.height, clip.width], planarFrames(clip), 'clip-frames').keep()
+      : null;
     try {
-      // One frame has no motion to fit (and no flow).
-      const flows = clip.frames.length > 1 ? computeFlows(engine, frames) : null;
-      if (flows) for (const t of Object.values(flows)) t.keep();
-      const automatic =
-        !saved && !opts.backgroundOnly && !clip.masks && flows ? await motionMasks(engine, flows, { frames }) : null;
+      const automatic = frames && flows ? await motionMasks(engine, flows, { frames }) : null;
       const choice = chooseLayers({
         backgroundOnly: saved ? saved.backgroundOnly : opts.backgroundOnly,
         userMasks: clip.masks,
         automatic,
       });
       const config = saved ?? { ...decomposeConfig(clip, opts), backgroundOnly: choice.mode === 'background-only' };
-      const pixels = { ...clipPixels(clip), masks: choice.masks };
+      const pixels = clipPixels(clip, choice.masks);
       const layers = { mode: choice.mode, source: choice.source, reason: choice.reason };
       return { fitter: new AtlasFitter(engine, pixels, flows, config), flows, layers };
+    } catch (e) {
+      // Out of memory or a lost device while preparing: nothing stays held on the device.
+      if (flows) for (const t of Object.values(flows)) t.release();
+      throw e;
     } finally {
-      frames.release();
+      frames?.release();
     }
   };
   return {

@@ -4,3 +4,4 @@ export { FLOW_DEFAULTS, type FlowOptions, type ResolvedFlowOptions, resolveFlowO
 export { flowStats, type FlowStats } from './stats';
 export { flowDispatchCount, flowFlopEstimate } from './cost';
 export { pyramidLevelsFor } from './pyramid';
+export { computeFlowsInBatches, flowPairsPerBatch, FLOW_BATCH_BYTES, FLOW_BYTES_PER_PAIR_PIXEL } from './batchedFlows';

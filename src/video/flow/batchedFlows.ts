@@ -1,16 +1,14 @@
 /**
- * The clip's flows for an atlas fit, computed in batches of consecutive pairs so that the flow's transient memory
+ * Optical flow for a whole clip in batches of consecutive pairs so that the flow's transient memory
  * stays bounded: computeFlows runs every pair of its input in one batch, and its peak grows with the pairs (2.9 GB
  * for 69 pairs at 768×432, about 128 bytes per pixel per pair, measured by `bench atlas`'s memory-only run), above
  * what the whole fit needs. Each pair's flow is computed on its own, so batching changes no value. Only the frames
  * of the batch are on the GPU at a time, and the pool is trimmed after each batch, so that the buffers of one batch
  * (sizes the fit never asks for) are not kept allocated next to the next one's.
  */
-import type { Engine } from '../gpu/engine';
-import type { Tensor } from '../gpu/tensor';
-import { computeFlows, type FlowField } from '../video/flow';
-import type { VideoClip } from '../video/media/videoClip';
-import { planarFrames } from './atlasClip';
+import type { Engine } from '../../gpu/engine';
+import type { Tensor } from '../../gpu/tensor';
+import { computeFlows, type FlowField } from './computeFlows';
 
 /** computeFlows' peak per pair and pixel, and the budget one batch may take. */
 export const FLOW_BYTES_PER_PAIR_PIXEL = 128;
@@ -44,33 +42,26 @@ export function computeFlowsInBatches(
     forwardValid: engine.empty([pairs, 1, height, width], 'flow-forward-valid'),
     backwardValid: engine.empty([pairs, 1, height, width], 'flow-backward-valid'),
   };
-  for (let first = 0; first < pairs; first += pairsPerBatch) {
-    const n = Math.min(pairsPerBatch, pairs - first);
-    engine.tidy(() => {
-      // Frames first … first + n hold pairs first … first + n − 1.
-      const shape = [n + 1, 3, height, width];
-      const batch: Tensor = planar
-        ? engine.fromArray(shape, planar.subarray(first * 3 * hw, (first + n + 1) * 3 * hw), 'flow-batch-frames')
-        : engine.zeros(shape, 'flow-batch-frames');
-      const field = computeFlows(engine, batch);
-      for (const k of ['forward', 'backward', 'forwardValid', 'backwardValid'] as const) {
-        const bytes = field[k].byteSize / n;
-        engine.copy(field[k], out[k], field[k].byteSize, 0, first * bytes);
-      }
-    });
-    engine.pool.trim();
+  try {
+    for (let first = 0; first < pairs; first += pairsPerBatch) {
+      const n = Math.min(pairsPerBatch, pairs - first);
+      engine.tidy(() => {
+        // Frames first … first + n hold pairs first … first + n − 1.
+        const shape = [n + 1, 3, height, width];
+        const batch: Tensor = planar
+          ? engine.fromArray(shape, planar.subarray(first * 3 * hw, (first + n + 1) * 3 * hw), 'flow-batch-frames')
+          : engine.zeros(shape, 'flow-batch-frames');
+        const field = computeFlows(engine, batch);
+        for (const k of ['forward', 'backward', 'forwardValid', 'backwardValid'] as const) {
+          const bytes = field[k].byteSize / n;
+          engine.copy(field[k], out[k], field[k].byteSize, 0, first * bytes);
+        }
+      });
+      engine.pool.trim();
+    }
+  } catch (e) {
+    for (const t of Object.values(out)) t.release();
+    throw e;
   }
   return out;
-}
-
-/** The clip's flows (see computeFlowsInBatches). */
-export function computeClipFlows(engine: Engine, clip: VideoClip, pairsPerBatch?: number): FlowField {
-  return computeFlowsInBatches(
-    engine,
-    planarFrames(clip),
-    clip.frames.length,
-    clip.height,
-    clip.width,
-    pairsPerBatch ?? flowPairsPerBatch(clip.width, clip.height, clip.frames.length - 1),
-  );
 }
