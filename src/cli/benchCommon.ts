@@ -1,6 +1,8 @@
-/** Timing helpers shared by the benchmarks in bench.ts (generator) and clipBench.ts (CLIP vision tower). */
+/** Helpers shared by the benchmarks of bench.ts: timing, the adapter's label, and the run of a report benchmark. */
+import { writeFileSync } from 'node:fs';
 import type { Engine } from '../gpu/engine';
 import type { AdapterSummary } from '../gpu/device';
+import { nodeEngine } from '../gpu/node';
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -34,4 +36,38 @@ export async function timeIt(
 /** "google swiftshader … (fallback)" */
 export function adapterLabel(s: AdapterSummary): string {
   return `${s.vendor} ${s.architecture} ${s.description}`.trim() + (s.isFallbackAdapter ? ' (fallback)' : '');
+}
+
+/** What a benchmark that measures once and prints a report is made of (see runReportBench). */
+export interface ReportBench<A, R> {
+  name: string;
+  usage: string;
+  /** The arguments after the benchmark's name; null for --help. */
+  parse(args: readonly string[]): A | null;
+  measure(engine: Engine, args: A, log: (line: string) => void): Promise<R>;
+  format(result: R): string[];
+  /** Where --json writes the result, with what the JSON records of the arguments. */
+  json(args: A): { path?: string; options: unknown };
+}
+
+/** Parses, measures on Node's WebGPU adapter, prints the report and writes --json; --help prints the usage. */
+export async function runReportBench<A, R>(
+  b: ReportBench<A, R>,
+  args: readonly string[],
+  log: (line: string) => void,
+): Promise<void> {
+  const a = b.parse(args);
+  if (!a) {
+    console.log(b.usage);
+    return;
+  }
+  const engine = await nodeEngine();
+  try {
+    const r = await b.measure(engine, a, log);
+    for (const line of b.format(r)) console.log(line);
+    const { path, options } = b.json(a);
+    if (path) writeFileSync(path, JSON.stringify({ benchmark: b.name, options, ...r }, null, 2));
+  } finally {
+    engine.destroy();
+  }
 }

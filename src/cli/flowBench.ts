@@ -5,11 +5,10 @@
  * photometric error against zero flow) with the wall time, dispatches and a FLOP estimate. A warm-up call on the
  * first two frames compiles every pipeline first (the kernels are the same; sizes are uniforms).
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Engine } from '../gpu/engine';
-import { nodeEngine } from '../gpu/node';
 import {
   computeFlows,
   flowDispatchCount,
@@ -20,7 +19,7 @@ import {
   resolveFlowOptions,
 } from '../video/flow';
 import { BenchUsageError, integerOption, parseBenchOptions } from './benchArgs';
-import { adapterLabel } from './benchCommon';
+import { adapterLabel, runReportBench } from './benchCommon';
 
 export const DEFAULT_FLOW_FRAMES = new URL('../../../shared/data/video/blackswan/frames', import.meta.url).pathname;
 
@@ -246,18 +245,17 @@ export function formatFlowBench(r: FlowBenchResult): string[] {
   ];
 }
 
-export async function runFlowBench(args: readonly string[], log: (line: string) => void): Promise<void> {
-  const a = parseFlowBenchArgs(args);
-  if (!a) {
-    console.log(FLOW_BENCH_USAGE);
-    return;
-  }
-  const engine = await nodeEngine();
-  try {
-    const r = await benchFlow(engine, a, log);
-    for (const line of formatFlowBench(r)) console.log(line);
-    if (a.json) writeFileSync(a.json, JSON.stringify({ benchmark: 'flow', options: a.flow, ...r }, null, 2));
-  } finally {
-    engine.destroy();
-  }
+export function runFlowBench(args: readonly string[], log: (line: string) => void): Promise<void> {
+  return runReportBench(
+    {
+      name: 'flow',
+      usage: FLOW_BENCH_USAGE,
+      parse: parseFlowBenchArgs,
+      measure: benchFlow,
+      format: formatFlowBench,
+      json: (a) => ({ path: a.json, options: a.flow }),
+    },
+    args,
+    log,
+  );
 }

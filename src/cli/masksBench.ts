@@ -4,11 +4,10 @@
  * (src/video/masks, with the frames for the texture test) and reports their IoU against the true masks per frame and over the clip, the coverage of both,
  * whether an object was found, and the time of each step. A warm-up on two frames compiles the flow's pipelines.
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { Engine } from '../gpu/engine';
-import { nodeEngine } from '../gpu/node';
 import { computeFlows } from '../video/flow';
 import {
   clipIou,
@@ -21,7 +20,7 @@ import {
 } from '../video/masks';
 import { maskFromImage, resizeMask } from '../video/media/maskImage';
 import { BenchUsageError, integerOption, parseBenchOptions } from './benchArgs';
-import { adapterLabel, median } from './benchCommon';
+import { adapterLabel, median, runReportBench } from './benchCommon';
 import { DEFAULT_FLOW_FRAMES, loadFrames } from './flowBench';
 
 /** What the atlas's alpha bootstrap can use (the issue: masks around 0.6–0.8 IoU are useful). */
@@ -235,18 +234,17 @@ export function formatMasksBench(r: MasksBenchResult): string[] {
   ];
 }
 
-export async function runMasksBench(args: readonly string[], log: (line: string) => void): Promise<void> {
-  const a = parseMasksBenchArgs(args);
-  if (!a) {
-    console.log(MASKS_BENCH_USAGE);
-    return;
-  }
-  const engine = await nodeEngine();
-  try {
-    const r = await benchMasks(engine, a, log);
-    for (const line of formatMasksBench(r)) console.log(line);
-    if (a.json) writeFileSync(a.json, JSON.stringify({ benchmark: 'masks', options: a.options, ...r }, null, 2));
-  } finally {
-    engine.destroy();
-  }
+export function runMasksBench(args: readonly string[], log: (line: string) => void): Promise<void> {
+  return runReportBench(
+    {
+      name: 'masks',
+      usage: MASKS_BENCH_USAGE,
+      parse: parseMasksBenchArgs,
+      measure: benchMasks,
+      format: formatMasksBench,
+      json: (a) => ({ path: a.json, options: a.options }),
+    },
+    args,
+    log,
+  );
 }

@@ -9,7 +9,7 @@ import { atlasConfig, type AtlasConfig } from '../video/atlas/atlasConfig';
 import { AtlasFitter, type AtlasLog } from '../video/atlas/atlasFit';
 import { loadAtlas, saveAtlas } from '../video/atlas/atlasFile';
 import { atlasRaster, bakeFrame, greyImage, rgbImage } from '../video/atlas/atlasRender';
-import { clipFlows, clipPixels, planarFrames } from '../video/atlas/clipData';
+import { clipFlows, clipPixels, framesTensor } from '../video/atlas/clipData';
 import type { FlowField } from '../video/flow';
 import { chooseLayers, type LayerMode, type MaskSource } from '../video/masks/chooseLayers';
 import { motionMasks } from '../video/masks';
@@ -130,9 +130,7 @@ export function atlasRunFactory(): AtlasRunFactory {
     const flows = clip.frames.length > 1 ? clipFlows(engine, clip) : null;
     if (flows) for (const t of Object.values(flows)) t.keep();
     const needMasks = !saved && !opts.backgroundOnly && !clip.masks && flows !== null;
-    const frames = needMasks
-      ? engine.fromArray([clip.frames.length, 3, clip.height, clip.width], planarFrames(clip), 'clip-frames').keep()
-      : null;
+    const frames = needMasks ? framesTensor(engine, clip).keep() : null;
     try {
       const automatic = frames && flows ? await motionMasks(engine, flows, { frames }) : null;
       const choice = chooseLayers({

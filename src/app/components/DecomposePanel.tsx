@@ -5,6 +5,7 @@
  * scrubber. The result can be downloaded (atlas.safetensors) to edit later without decomposing again.
  */
 import { useEffect, useId, useRef } from 'react';
+import { OpenFileButton } from './OpenFileButton';
 import type { RunState } from '../../worker/runState';
 import { runBusy, useApp, type AtlasViewKind } from '../store';
 import { formatDuration } from './format';
@@ -67,7 +68,6 @@ export function DecomposePanel() {
   const download = useApp((s) => s.downloadAtlas);
   const layers = useApp((s) => s.atlasLayers);
   const openAtlas = useApp((s) => s.openAtlas);
-  const fileRef = useRef<HTMLInputElement>(null);
   const iterId = useId();
   const frameId = useId();
   const state = run.state;
@@ -140,21 +140,11 @@ export function DecomposePanel() {
         <button type="button" onClick={download} disabled={!decomposed} data-testid="download-atlas">
           Download decomposition
         </button>
-        <button type="button" onClick={() => fileRef.current?.click()} disabled={!clip || busy}>
-          Open decomposition…
-        </button>
-        <input
-          ref={fileRef}
-          type="file"
-          accept=".safetensors,application/octet-stream"
-          className="visually-hidden"
-          tabIndex={-1}
-          aria-label="Open a decomposition file"
-          onChange={(e) => {
-            const f = e.currentTarget.files?.[0];
-            e.currentTarget.value = '';
-            if (f) void openAtlas(f);
-          }}
+        <OpenFileButton
+          label="Open decomposition…"
+          inputLabel="Open a decomposition file"
+          disabled={!clip || busy}
+          onFile={(f) => void openAtlas(f)}
         />
       </div>
       <div className="progress">

@@ -1,5 +1,6 @@
 /** Downloads of the result (PNG files and the session) and "Open session" to re-render or continue training. */
-import { useId, useRef } from 'react';
+import { useId } from 'react';
+import { OpenFileButton } from './OpenFileButton';
 import type { RunState } from '../../worker/runState';
 import { runBusy, useApp } from '../store';
 import type { ExportKind } from '../../worker/protocol';
@@ -30,7 +31,6 @@ export function Downloads() {
   const openSession = useApp((s) => s.openSession);
   const fullSizeChoice = useApp((s) => s.fullSizeDownloads);
   const setFullSize = useApp((s) => s.setFullSizeDownloads);
-  const fileRef = useRef<HTMLInputElement>(null);
   const fullSizeId = useId();
   const hasJob = hasPreview && HAS_EDIT.has(run.state);
   const { workingSize, fullSize } = run;
@@ -92,23 +92,13 @@ export function Downloads() {
         </p>
       )}
       <p className="actions">
-        <button type="button" onClick={() => fileRef.current?.click()} disabled={busy}>
-          Open session…
-        </button>
-        <span className="help">Re-render or continue an edit saved as a session file.</span>
-        <input
-          ref={fileRef}
-          type="file"
-          accept=".safetensors,application/octet-stream"
-          className="visually-hidden"
-          tabIndex={-1}
-          aria-label="Open a session file"
-          onChange={(e) => {
-            const f = e.currentTarget.files?.[0];
-            e.currentTarget.value = '';
-            if (f) void openSession(f);
-          }}
+        <OpenFileButton
+          label="Open session…"
+          inputLabel="Open a session file"
+          disabled={busy}
+          onFile={(f) => void openSession(f)}
         />
+        <span className="help">Re-render or continue an edit saved as a session file.</span>
       </p>
     </section>
   );

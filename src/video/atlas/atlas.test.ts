@@ -9,11 +9,11 @@
 import { describe, expect, it } from 'vitest';
 import { testEngine } from '../../../test/gpu';
 import { syntheticClip } from '../../../test/syntheticClip';
-import type { Engine } from '../../gpu/engine';
 import { Rng } from '../../nn/rng';
 import { computeFlows } from '../flow';
 import { atlasConfig, AtlasConfigError, pyramidLevels } from './atlasConfig';
 import { AtlasFitter, type AtlasLog } from './atlasFit';
+import { framesTensor } from './clipData';
 import { loadAtlas, readAtlasInfo, saveAtlas, AtlasFileError } from './atlasFile';
 import { clipLayout } from './atlasLayout';
 import { ATLAS_TERMS } from './atlasLosses';
@@ -44,17 +44,6 @@ const CONFIG = atlasConfig(clip.width, {
   globalRigidityPixels: 8,
   seed: 1,
 });
-
-function planarFrames(engine: Engine) {
-  const { width: w, height: h } = clip;
-  const f = clip.frames.length;
-  const data = new Float32Array(f * 3 * h * w);
-  clip.frames.forEach((fr, t) => {
-    for (let q = 0; q < h * w; q++)
-      for (let c = 0; c < 3; c++) data[(t * 3 + c) * h * w + q] = fr.data[4 * q + c] / 255;
-  });
-  return engine.fromArray([f, 3, h, w], data, 'frames');
-}
 
 describe('atlas coordinates, settings and batches', () => {
   it('normalises pixels by the width and time to [−1, 1]', () => {
@@ -145,7 +134,7 @@ describe('atlas coordinates, settings and batches', () => {
 describe('fitting the atlas of a synthetic clip', () => {
   it('learns the clip in a few iterations, deterministically, and saves a file that re-creates the model', async () => {
     const engine = await testEngine();
-    const frames = planarFrames(engine).keep();
+    const frames = framesTensor(engine, clip).keep();
     const flows = computeFlows(engine, frames);
     const fitter = new AtlasFitter(engine, pixels, flows, CONFIG);
     const logs: AtlasLog[] = [await fitter.log()];

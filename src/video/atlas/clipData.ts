@@ -4,12 +4,13 @@
  * of pairs within a memory budget (src/video/flow/batchedFlows.ts).
  */
 import type { Engine } from '../../gpu/engine';
+import type { Tensor } from '../../gpu/tensor';
 import { computeFlowsInBatches, flowPairsPerBatch, type FlowField } from '../flow';
 import type { VideoClip } from '../media/videoClip';
 import type { ClipPixels } from './pointBatch';
 
 /** The frames as one planar [F,3,H,W] array in [0,1] (computeFlows' input). */
-export function planarFrames(clip: VideoClip): Float32Array {
+export function planarFrames(clip: Pick<VideoClip, 'width' | 'height' | 'frames'>): Float32Array {
   const { width: w, height: h } = clip;
   const hw = w * h;
   const out = new Float32Array(clip.frames.length * 3 * hw);
@@ -48,4 +49,9 @@ export function clipFlows(engine: Engine, clip: VideoClip, pairsPerBatch?: numbe
     width,
     pairsPerBatch ?? flowPairsPerBatch(width, height, frames - 1),
   );
+}
+
+/** The frames as one [F,3,H,W] tensor in [0,1] on the device. */
+export function framesTensor(engine: Engine, clip: Pick<VideoClip, 'width' | 'height' | 'frames'>): Tensor {
+  return engine.fromArray([clip.frames.length, 3, clip.height, clip.width], planarFrames(clip), 'clip-frames');
 }

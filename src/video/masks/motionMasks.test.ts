@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { testEngine } from '../../../test/gpu';
 import { type SyntheticClip, syntheticClip } from '../../../test/syntheticClip';
 import type { Engine } from '../../gpu/engine';
+import { framesTensor } from '../atlas/clipData';
 import { computeFlows } from '../flow';
 import { clipIou, iou } from './maskMetrics';
 import { motionMasks } from './motionMasks';
@@ -14,18 +15,6 @@ import type { MotionMaskOptions } from './maskOptions';
 const log = (...args: unknown[]) => {
   if (process.env.MASKS_LOG) console.log(...args);
 };
-
-/** The clip's frames as one [F,3,H,W] tensor in [0, 1]. */
-function framesTensor(engine: Engine, clip: SyntheticClip) {
-  const { width: w, height: h } = clip;
-  const f = clip.frames.length;
-  const data = new Float32Array(f * 3 * h * w);
-  clip.frames.forEach((fr, t) => {
-    for (let q = 0; q < h * w; q++)
-      for (let c = 0; c < 3; c++) data[(t * 3 + c) * h * w + q] = fr.data[4 * q + c] / 255;
-  });
-  return engine.fromArray([f, 3, h, w], data, 'frames');
-}
 
 async function masksOf(engine: Engine, clip: SyntheticClip, opts: MotionMaskOptions = {}) {
   const frames = framesTensor(engine, clip);
