@@ -3,10 +3,9 @@
  * own); running lives in runAtlas.ts.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { DEFAULT_ATLAS_CONFIG, type AtlasConfig } from '../video/atlas/atlasConfig';
 import type { SizeBound } from './atlasClip';
-import { UsageError } from './usageError';
+import { parseCommandLine, UsageError } from './usageError';
 
 export interface AtlasCommand {
   clip: string;
@@ -76,47 +75,34 @@ export function parseSizeBound(v: string): SizeBound {
 
 /** Parses `atlas` arguments (without the leading "atlas"). Null for --help. */
 export function parseAtlasArgs(argv: readonly string[]): AtlasCommand | null {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        masks: { type: 'string' },
-        'background-only': { type: 'boolean' },
-        start: { type: 'string' },
-        frames: { type: 'string' },
-        stride: { type: 'string' },
-        size: { type: 'string' },
-        iters: { type: 'string' },
-        seed: { type: 'string' },
-        'log-every': { type: 'string' },
-        'checkpoint-every': { type: 'string' },
-        config: { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+      masks: { type: 'string' },
+      'background-only': { type: 'boolean' },
+      start: { type: 'string' },
+      frames: { type: 'string' },
+      stride: { type: 'string' },
+      size: { type: 'string' },
+      iters: { type: 'string' },
+      seed: { type: 'string' },
+      'log-every': { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      config: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    { noun: 'clip', missing: 'missing the clip (a video, or a folder or zip of frames)' },
+  );
+  if (!parsed) return null;
   const v = parsed.values;
-  if (v.help) return null;
-  if (parsed.positionals.length !== 1) {
-    throw new UsageError(
-      parsed.positionals.length === 0
-        ? 'missing the clip (a video, or a folder or zip of frames)'
-        : `expected one clip, got ${parsed.positionals.join(' ')}`,
-    );
-  }
   const out = v.out?.trim();
   if (!out) throw new UsageError('--out is required (the folder the atlas and renders go into)');
   const masks = v.masks?.trim();
   if (v.masks !== undefined && !masks) throw new UsageError('--masks needs a folder, zip or video, or "auto"');
   if (masks && v['background-only']) throw new UsageError('--masks and --background-only exclude each other');
   return {
-    clip: parsed.positionals[0],
+    clip: parsed.positional,
     masks: masks ?? null,
     backgroundOnly: v['background-only'] ?? false,
     start: count('start', v.start, 0),

@@ -2,10 +2,9 @@
  * The headless editor's command line: `text2live edit <image> --prompt "golden horse" [options]`.
  * Parsing is pure (tested on its own); running lives in runEdit.ts.
  */
-import { parseArgs } from 'node:util';
 import { QUALITY_LEVELS, type QualityLevel } from '../edit/quality';
 import { MODEL_OPTIONS, MODEL_OPTIONS_USAGE, parseModelChoice, type ModelChoice } from './modelOptions';
-import { UsageError } from './usageError';
+import { parseCommandLine, UsageError } from './usageError';
 
 export { UsageError };
 
@@ -70,39 +69,26 @@ export function parseEditArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): EditCommand | null {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        prompt: { type: 'string' },
-        'full-prompt': { type: 'string' },
-        src: { type: 'string' },
-        roi: { type: 'string' },
-        quality: { type: 'string' },
-        steps: { type: 'string' },
-        seed: { type: 'string' },
-        ...MODEL_OPTIONS,
-        config: { type: 'string' },
-        'checkpoint-every': { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+      prompt: { type: 'string' },
+      'full-prompt': { type: 'string' },
+      src: { type: 'string' },
+      roi: { type: 'string' },
+      quality: { type: 'string' },
+      steps: { type: 'string' },
+      seed: { type: 'string' },
+      ...MODEL_OPTIONS,
+      config: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    { noun: 'image', missing: 'missing the input image' },
+  );
+  if (!parsed) return null;
   const v = parsed.values;
-  if (v.help) return null;
-  if (parsed.positionals.length !== 1) {
-    throw new UsageError(
-      parsed.positionals.length === 0
-        ? 'missing the input image'
-        : `expected one image, got ${parsed.positionals.join(' ')}`,
-    );
-  }
   const prompt = v.prompt?.trim();
   if (!prompt) throw new UsageError('--prompt is required (what the edit layer shows, e.g. "golden horse")');
   const quality = (v.quality ?? 'standard') as QualityLevel;
@@ -111,7 +97,7 @@ export function parseEditArgs(
   }
   const modelSource = parseModelChoice(v, env);
   return {
-    image: parsed.positionals[0],
+    image: parsed.positional,
     prompt,
     fullPrompt: v['full-prompt']?.trim() || prompt,
     inputPrompt: v.src?.trim() || 'photo',
