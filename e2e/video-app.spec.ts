@@ -68,7 +68,10 @@ test('a user imports, trims and decomposes a clip; a bad file keeps the clip', a
   // The saved decomposition opens again for this clip, at the iteration it had.
   const stoppedAt = await page.getByTestId('atlas-iteration').textContent();
   await page.getByLabel('Open a decomposition file').setInputFiles(path);
-  await expect(state).toHaveText('Stopped', { timeout: STEP_TIMEOUT });
+  await expect(page.getByText(`The decomposition was opened at iteration ${stoppedAt}.`)).toBeVisible({
+    timeout: STEP_TIMEOUT,
+  });
+  await expect(state).toHaveText('Stopped');
   await expect(page.getByTestId('atlas-iteration')).toHaveText(stoppedAt!);
 
   // A truncated file: named, and the clip from before stays.

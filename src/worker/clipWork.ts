@@ -390,6 +390,7 @@ export class ClipWork {
       await this.sendProgress(true);
       await this.sendViews();
       ctx.machine.to(this.restingState());
+      ctx.post({ type: 'atlasOpened', iteration: info.iterations });
       return true;
     } catch (e) {
       ctx.fail('video', `The decomposition could not be opened: ${errorMessage(e)}`, { command: 'openAtlas' });

@@ -330,6 +330,8 @@ export type EditEvent =
   | AtlasPreviewEvent
   /** How the clip is being decomposed (two layers or background only), where its masks came from, and why. */
   | { type: 'atlasLayers'; mode: LayerMode; source: MaskSource; reason: string }
+  /** A saved decomposition was opened for the loaded clip, at the iteration it was saved at. */
+  | { type: 'atlasOpened'; iteration: number }
   | { type: 'modelCacheCleared' }
   | ErrorEvent;
 

@@ -90,8 +90,14 @@ export function VideoInput() {
     dirRef.current?.setAttribute('webkitdirectory', '');
   }, []);
 
+  const addNotice = useApp((s) => s.addNotice);
   const onFiles = (files: FileList | null | undefined) => {
-    if (!files || files.length === 0 || busy) return;
+    if (!files || files.length === 0) return;
+    if (busy) {
+      // A drop while a decomposition or an import runs is not lost silently.
+      addNotice('warning', 'Stop the running work before bringing in another clip.');
+      return;
+    }
     const list = Array.from(files);
     importClip(list.length === 1 && !list[0].webkitRelativePath ? list[0] : list);
   };

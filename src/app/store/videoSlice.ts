@@ -124,6 +124,9 @@ export function createVideoSlice({ set, get, client }: SliceContext): Slice<Vide
           set({ atlasLayers: { mode: ev.mode, reason: ev.reason } });
           get().addNotice('info', ev.reason);
           return;
+        case 'atlasOpened':
+          get().addNotice('success', `The decomposition was opened at iteration ${ev.iteration}.`);
+          return;
         case 'clipCancelled':
           set({ clipProgress: null });
           get().addNotice('info', 'The import was stopped; the clip from before is kept.');
