@@ -159,9 +159,9 @@ export function atlasLosses(
     const colourF = model.colour(fg, slice(uvF, sets.batch));
     const alpha = slice(alphaAll, [0, n]);
     reconstruction = blendPoints(colourF, alpha, colourB);
-    // Sparsity: the foreground where α says background, ‖A_f·(1 − α)‖².
+    // Sparsity: the foreground where α says background, ‖A_f·(1 − α)‖² (blendPoints with opacity 1 − α over black).
     if (weightOf.sparsity)
-      terms.sparsity = pointSquaredError(blendPoints(colourF, alpha, [0, 0, 0]), zeroLike(colourF));
+      terms.sparsity = pointSquaredError(blendPoints(colourF, affine(alpha, -1, 1), [0, 0, 0]), zeroLike(colourF));
     if (weightOf.mask) terms.mask = bceLoss(alpha, batch.mask!);
   }
   terms.rgb = pointSquaredError(reconstruction, batch.rgb);
