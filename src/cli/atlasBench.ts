@@ -22,7 +22,7 @@ import type { ClipPixels } from '../video/atlas/pointBatch';
 import { computeFlowsInBatches, flowPairsPerBatch, type FlowField } from '../video/flow';
 import { clipFlows, clipPixels } from '../video/atlas/clipData';
 import type { VideoClip } from '../video/media/videoClip';
-import { readConfigOverrides } from './atlasCommand';
+import { ATLAS_SIZE_LIMITS, readConfigOverrides } from './atlasCommand';
 import { importAtlasClip, type SizeBound } from './atlasClip';
 import { atlasIterationFlops, type IterationFlops } from './atlasCost';
 import { ATLAS_BARS, AtlasEvaluator, editPatterns, type AtlasQuality } from './atlasEval';
@@ -39,6 +39,7 @@ import {
 import { BenchUsageError, integerOption, parseBenchOptions } from './benchArgs';
 import { adapterLabel } from './benchCommon';
 import { formatDuration } from './formatDuration';
+import { parseSizeText, sizeOptionMessage } from './sizeOption';
 
 export const DEFAULT_ATLAS_CLIP = new URL('../../../shared/data/video/blackswan/frames', import.meta.url).pathname;
 
@@ -81,12 +82,10 @@ export interface AtlasBenchArgs {
   memoryOnly: boolean;
 }
 
+/** A working-size option of the atlas benchmark (the same bounds as `text2live atlas --size`). */
 export function parseSize(name: string, raw: string): SizeBound {
-  const m = /^(\d+)x(\d+)$/.exec(raw);
-  const size = m ? { width: Number(m[1]), height: Number(m[2]) } : null;
-  if (!size || size.width < 16 || size.height < 16 || size.width > 4096 || size.height > 4096) {
-    throw new BenchUsageError(`--${name} must be WIDTHxHEIGHT with sides in 16..4096 (e.g. 384x216), got "${raw}"`);
-  }
+  const size = parseSizeText(raw, ATLAS_SIZE_LIMITS);
+  if (!size) throw new BenchUsageError(sizeOptionMessage(name, raw, ATLAS_SIZE_LIMITS));
   return size;
 }
 

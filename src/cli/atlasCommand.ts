@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { DEFAULT_ATLAS_CONFIG, type AtlasConfig } from '../video/atlas/atlasConfig';
 import type { SizeBound } from './atlasClip';
+import { parseSizeText, sizeOptionMessage } from './sizeOption';
 import { parseCommandLine, UsageError } from './usageError';
 
 export interface AtlasCommand {
@@ -63,13 +64,13 @@ function count(name: string, v: string | undefined, min: number): number | null 
   return n;
 }
 
+/** The working-size bound's limits (`--size`; the atlas benchmark's too). */
+export const ATLAS_SIZE_LIMITS = { min: 16, max: 4096 };
+
 /** "384x216" → a size bound, both sides in 16..4096. */
 export function parseSizeBound(v: string): SizeBound {
-  const m = /^(\d+)[x×](\d+)$/.exec(v.trim());
-  const size = m ? { width: Number(m[1]), height: Number(m[2]) } : null;
-  if (!size || size.width < 16 || size.height < 16 || size.width > 4096 || size.height > 4096) {
-    throw new UsageError(`--size must be WIDTHxHEIGHT with both sides in 16..4096 (e.g. 768x432), got "${v}"`);
-  }
+  const size = parseSizeText(v, ATLAS_SIZE_LIMITS);
+  if (!size) throw new UsageError(sizeOptionMessage('size', v, ATLAS_SIZE_LIMITS));
   return size;
 }
 

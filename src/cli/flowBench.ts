@@ -20,6 +20,7 @@ import {
 } from '../video/flow';
 import { BenchUsageError, integerOption, parseBenchOptions } from './benchArgs';
 import { adapterLabel, runReportBench } from './benchCommon';
+import { parseSizeText, sizeOptionMessage } from './sizeOption';
 
 export const DEFAULT_FLOW_FRAMES = new URL('../../../shared/data/video/blackswan/frames', import.meta.url).pathname;
 
@@ -79,11 +80,10 @@ export function parseFlowBenchArgs(args: readonly string[]): FlowBenchArgs | nul
     help: { type: 'boolean', short: 'h' },
   });
   if (v.help) return null;
-  const size = /^(\d+)x(\d+)$/.exec(v.size ?? '384x216');
-  if (!size || Number(size[1]) < 2 || Number(size[2]) < 2) {
-    throw new BenchUsageError(`--size must be WIDTHxHEIGHT (e.g. 384x216), got "${v.size}"`);
-  }
-  const [width, height] = [Number(size[1]), Number(size[2])];
+  const limits = { min: 2, max: 8192 };
+  const size = parseSizeText(v.size ?? '384x216', limits);
+  if (!size) throw new BenchUsageError(sizeOptionMessage('size', v.size ?? '', limits));
+  const { width, height } = size;
   const count = integerOption('frames-count', v['frames-count'], 50, 2);
   const flow: FlowOptions = {};
   if (v.levels !== undefined) flow.levels = integerOption('levels', v.levels, 1, 1);

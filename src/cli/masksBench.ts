@@ -21,6 +21,7 @@ import {
 import { maskFromImage, resizeMask } from '../video/media/maskImage';
 import { BenchUsageError, integerOption, parseBenchOptions } from './benchArgs';
 import { adapterLabel, median, runReportBench } from './benchCommon';
+import { parseSizeText, sizeOptionMessage } from './sizeOption';
 import { DEFAULT_FLOW_FRAMES, loadFrames } from './flowBench';
 
 /** What the atlas's alpha bootstrap can use (the issue: masks around 0.6–0.8 IoU are useful). */
@@ -67,11 +68,10 @@ export function parseMasksBenchArgs(args: readonly string[]): MasksBenchArgs | n
     help: { type: 'boolean', short: 'h' },
   });
   if (v.help) return null;
-  const size = /^(\d+)x(\d+)$/.exec(v.size ?? '384x216');
-  if (!size || Number(size[1]) < 8 || Number(size[2]) < 8) {
-    throw new BenchUsageError(`--size must be WIDTHxHEIGHT, at least 8x8 (e.g. 384x216), got "${v.size}"`);
-  }
-  const [width, height] = [Number(size[1]), Number(size[2])];
+  const limits = { min: 8, max: 8192 };
+  const size = parseSizeText(v.size ?? '384x216', limits);
+  if (!size) throw new BenchUsageError(sizeOptionMessage('size', v.size ?? '', limits));
+  const { width, height } = size;
   const count = integerOption('frames-count', v['frames-count'], 50, 2);
   const options: MotionMaskOptions = {};
   if (v.model !== undefined) {
