@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from atlas_model import TERMS, AtlasTorch, atlas_losses, mlp_sizes  # noqa: E402
+from atlas_model import RECIPE_WEIGHTS, TERMS, AtlasTorch, atlas_losses, mlp_sizes  # noqa: E402
 from generator_oracle import read_safetensors, write_safetensors  # noqa: E402
 
 # DEFAULT_ATLAS_CONFIG (src/video/atlas/atlasConfig.ts); the pyramid sizes follow the width as pyramidResolutions.
@@ -39,17 +39,8 @@ DEFAULTS = {
     "alphaWidth": 32,
     "hiddenLayers": 3,
     "alphaOctaves": 6,
-    "weights": {
-        "rgb": 5000,
-        "rigidity": 1,
-        "globalRigidityBackground": 50,
-        "globalRigidityForeground": 5,
-        "flow": 5,
-        "alphaFlow": 49,
-        "sparsity": 1000,
-        "maskBootstrap": 2000,
-        "maskPrior": 100,
-    },
+    # The engine's default: the recipe's weights with the flow term at 20 (atlasConfig.ts says why).
+    "weights": dict(RECIPE_WEIGHTS, flow=20),
     "bootstrapIterations": 1000,
     "globalRigidityPixels": 48,
     "lrMlp": 1e-3,

@@ -22,6 +22,18 @@ MAPPING_SCALE = 0.5
 ALPHA_MIN = 0.001
 RIGIDITY_EPS = 1e-3
 NO_FLOW = 0xFFFFFFFF
+# The recipe's (NLA's) loss weights, and the weak mask prior after the bootstrap.
+RECIPE_WEIGHTS = {
+    "rgb": 5000,
+    "rigidity": 1,
+    "globalRigidityBackground": 50,
+    "globalRigidityForeground": 5,
+    "flow": 5,
+    "alphaFlow": 49,
+    "sparsity": 1000,
+    "maskBootstrap": 2000,
+    "maskPrior": 100,
+}
 TERMS = ["rgb", "rigidity", "globalRigidity", "flow", "alphaFlow", "sparsity", "mask"]
 
 

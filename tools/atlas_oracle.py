@@ -37,7 +37,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from atlas_model import NO_FLOW, TERMS, AtlasTorch, atlas_losses, mlp_sizes  # noqa: E402
+from atlas_model import NO_FLOW, RECIPE_WEIGHTS, TERMS, AtlasTorch, atlas_losses, mlp_sizes  # noqa: E402
 from generator_oracle import read_safetensors, write_safetensors  # noqa: E402
 
 W, H, FRAMES = 24, 14, 5
@@ -54,17 +54,7 @@ CONFIG = {
     "foregroundResolution": 32,
     "bootstrapIterations": 1000,
     "globalRigidityPixels": 48,
-    "weights": {
-        "rgb": 5000,
-        "rigidity": 1,
-        "globalRigidityBackground": 50,
-        "globalRigidityForeground": 5,
-        "flow": 5,
-        "alphaFlow": 49,
-        "sparsity": 1000,
-        "maskBootstrap": 2000,
-        "maskPrior": 100,
-    },
+    "weights": RECIPE_WEIGHTS,
 }
 
 
