@@ -52,7 +52,7 @@ function scene(t: number, mapping: 'content' | 'screen'): { bake: FrameBake; fra
   }
   const last = t === G.frames - 1;
   return {
-    bake: { rgb, alpha, uvBackground: uvB, uvForeground: uvB.slice() },
+    bake: { rgb, backgroundRgb: rgb, alpha, uvBackground: uvB, uvForeground: uvB.slice() },
     frame: {
       image: { width: G.width, height: G.height, data },
       mask,

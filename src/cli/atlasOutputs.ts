@@ -13,7 +13,14 @@ import { encodePng } from '../edit/imageIO.node.js';
 import type { RgbaImage } from '../edit/jobTypes';
 import { saveAtlas, type AtlasFileInfo } from '../video/atlas/atlasFile';
 import type { AtlasModel } from '../video/atlas/atlasModel';
-import { atlasRaster, bakeFrame, greyImage, rgbImage, type FrameBake } from '../video/atlas/atlasRender';
+import {
+  atlasRaster,
+  bakeFrame,
+  greyImage,
+  layerResolution,
+  rgbImage,
+  type FrameBake,
+} from '../video/atlas/atlasRender';
 
 export const ATLAS_FILE = 'atlas.safetensors';
 
@@ -47,7 +54,7 @@ export async function writeAtlasRasters(dir: string, model: AtlasModel): Promise
   const layers = [['background', model.background] as const, ['foreground', model.foreground] as const];
   for (const [name, layer] of layers) {
     if (!layer) continue;
-    const r = layer.levels[layer.levels.length - 1].value.shape[1];
+    const r = layerResolution(layer);
     const path = join(out, `${name}.png`);
     await writePngAtomic(path, rgbImage(await atlasRaster(model, layer), r, r));
     written.push(path);

@@ -80,6 +80,39 @@ export function roundHalfEven(v: number): number {
   return r + 0; // no −0
 }
 
+/**
+ * torchvision's ColorJitter(0.1, 0.1, 0.1, 0.1) applied with probability p: a coin, then a random order of the four
+ * operations, factors U(0.9, 1.1) and a hue shift U(−0.1, 0.1); null when the coin says no.
+ */
+export function sampleJitter(rng: Rng, p: number): JitterParams | null {
+  if (!(rng.next() < p)) return null;
+  const order = [...JITTER_KINDS];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const j = AUG.jitterRange;
+  return {
+    order,
+    brightness: rng.uniform(1 - j, 1 + j),
+    contrast: rng.uniform(1 - j, 1 + j),
+    saturation: rng.uniform(1 - j, 1 + j),
+    hue: rng.uniform(-j, j),
+  };
+}
+
+/** Colour jitter of images [N,3,H,W], image n with jitters[n] (null: unchanged); differentiable. */
+export function jitterImages(images: Tensor, jitters: ReadonlyArray<JitterParams | null>): Tensor {
+  let v = images;
+  for (let slot = 0; slot < JITTER_KINDS.length; slot++) {
+    const ops: ColorOp[] = jitters.map((j) => j?.order[slot] ?? 'none');
+    if (ops.every((o) => o === 'none')) continue;
+    const factors = jitters.map((j, k) => (j && ops[k] !== 'none' ? j[ops[k] as JitterKind] : 0));
+    v = colorAdjust(v, ops, factors);
+  }
+  return v;
+}
+
 /** The `aug` draws of one view of size hv×wv, in torchvision's order. */
 function sampleAug(rng: Rng, hv: number, wv: number): Omit<ViewParams, 'crop' | 'viewH' | 'viewW' | 'fill'> {
   const flip = rng.next() < AUG.flipP;
@@ -102,22 +135,7 @@ function sampleAug(rng: Rng, hv: number, wv: number): Omit<ViewParams, 'crop' | 
     const bl: [number, number] = [rng.int(0, dx), rng.int(hv - dy - 1, hv - 1)];
     perspective = [tl, tr, br, bl];
   }
-  let jitter: JitterParams | null = null;
-  if (rng.next() < AUG.jitterP) {
-    const order = [...JITTER_KINDS];
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.int(0, i);
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-    const j = AUG.jitterRange;
-    jitter = {
-      order,
-      brightness: rng.uniform(1 - j, 1 + j),
-      contrast: rng.uniform(1 - j, 1 + j),
-      saturation: rng.uniform(1 - j, 1 + j),
-      hue: rng.uniform(-j, j),
-    };
-  }
+  const jitter = sampleJitter(rng, AUG.jitterP);
   const gray = rng.next() < AUG.grayscaleP;
   return { flip, affine, perspective, jitter, grayscale: gray };
 }
@@ -194,12 +212,10 @@ export function clipViews(
       fill,
     );
   }
-  for (let slot = 0; slot < JITTER_KINDS.length; slot++) {
-    const ops: ColorOp[] = params.map((p) => p.jitter?.order[slot] ?? 'none');
-    if (ops.every((o) => o === 'none')) continue;
-    const factors = params.map((p, k) => (p.jitter && ops[k] !== 'none' ? p.jitter[ops[k] as JitterKind] : 0));
-    v = colorAdjust(v, ops, factors);
-  }
+  v = jitterImages(
+    v,
+    params.map((p) => p.jitter),
+  );
   if (params.some((p) => p.grayscale)) {
     v = grayscale(
       v,

@@ -91,40 +91,66 @@ function planarToRgba(rgb: Float32Array, channels: 1 | 3, w: number, h: number, 
 }
 
 /**
- * The gradients of one step's total loss with respect to the generator's parameters, left in their `.grad`, and
- * the step's loss terms ([7], LOSS_VALUE_ORDER) with their weights. The items (the crop, then the full image on
- * full-image steps) run one at a time, forward, losses and backward, their gradients summed: only one generator
- * pass's activations are held at once, and the result is that of one backward through both (the terms are sums
- * over the items, and each pass normalizes with its own batch statistics). Every item uses the step's shared
- * draws in `plan` (target rows, bootstrap crop).
+ * One generator pass of a step: it runs the generator once and returns the loss items made from that output (the
+ * image job: one item, the crop or the full image; the video job: the three frames an atlas crop is warped into, or
+ * one direct frame pass). `items` says how many before it runs, so each pass knows its place among the step's items.
  */
-export function accumulateStepGradients(
+export interface GeneratorPass {
+  items: number;
+  run(generator: SkipGenerator): LossItem[];
+}
+
+/** The image job's pass over one input: the generator's output composited over that input. */
+export function imagePass(input: Tensor): GeneratorPass {
+  return {
+    items: 1,
+    run(generator) {
+      const r = renderOutput(generator.forward(input), input);
+      return [{ input, composite: r.composite, greenscreen: r.greenscreen, alpha: r.alpha }];
+    },
+  };
+}
+
+/**
+ * The gradients of one step's total loss with respect to the generator's parameters, left in their `.grad`, and
+ * the step's loss terms ([7], LOSS_VALUE_ORDER) with their weights. The passes run one at a time, forward, losses
+ * and backward, their gradients summed: only one generator pass's activations are held at once, and the result is
+ * that of one backward through all of them (the terms are sums over the items, and each pass normalizes with its
+ * own batch statistics). Every item uses the step's shared draws in `plan` (target rows, bootstrap crop); the
+ * bootstrap term judges the last item of the last pass.
+ */
+export function accumulatePassGradients(
   ctx: LossContext,
   generator: SkipGenerator,
-  inputs: readonly Tensor[],
+  passes: readonly GeneratorPass[],
   plan: StepPlan,
 ): { values: Tensor; weights: number[] } {
   const engine = ctx.engine;
   const params = generator.params.map((p) => p.value);
+  const count = passes.reduce((n, p) => n + p.items, 0);
+  let first = 0;
   let sum: Tensor | null = null;
   let weights: number[] = [];
-  inputs.forEach((input, k) => {
-    const last = k === inputs.length - 1;
+  passes.forEach((pass, k) => {
+    const last = k === passes.length - 1;
     const part = engine.tidy(() => {
       const tape = Tape.start(engine);
-      const r = renderOutput(generator.forward(input), input);
-      const item: LossItem = { input, composite: r.composite, greenscreen: r.greenscreen, alpha: r.alpha };
+      const items = pass.run(generator);
+      if (items.length !== pass.items) {
+        throw new Error(`accumulatePassGradients: pass ${k} made ${items.length} items, not ${pass.items}`);
+      }
       // The CLIP terms run their own tapes on detached copies; the generator's tape resumes at backward.
       engine.activeTape = null;
-      const itemPlan = last ? plan : { ...plan, relevancy: null };
-      const losses = computeLosses(ctx, [item], itemPlan, { first: k, count: inputs.length });
+      const passPlan = last ? plan : { ...plan, relevancy: null };
+      const losses = computeLosses(ctx, items, passPlan, { first, count });
       // The CLIP passes' buffers are free now and of no use to the generator's backward: let them go when it
       // first needs a new buffer, instead of holding both working sets.
       engine.pool.trimUnused();
       tape.backwardMany(losses.seeds, [], { accumulate: k > 0 });
-      // The gradients leave this scope (the next item adds to them); the activations do not.
+      // The gradients leave this scope (the next pass adds to them); the activations do not.
       return { values: losses.values, weights: losses.weights, grads: params.map((p) => p.grad) };
     });
+    first += pass.items;
     // Each pass is a unit of the pool's reuse: sizes vary from pass to pass (random crops, the full image), and
     // buffers the next pass does not reuse go back to the device when it first needs a new one.
     engine.pool.trimUnused();
@@ -132,8 +158,18 @@ export function accumulateStepGradients(
     const prev: Tensor | null = sum;
     sum = prev ? engine.noGrad(() => add(prev, part.values)) : part.values;
   });
-  if (!sum) throw new Error('accumulateStepGradients: no inputs');
+  if (!sum) throw new Error('accumulatePassGradients: no passes');
   return { values: sum, weights };
+}
+
+/** The image job's step: one pass per input (the crop, then the full image on full-image steps). */
+export function accumulateStepGradients(
+  ctx: LossContext,
+  generator: SkipGenerator,
+  inputs: readonly Tensor[],
+  plan: StepPlan,
+): { values: Tensor; weights: number[] } {
+  return accumulatePassGradients(ctx, generator, inputs.map(imagePass), plan);
 }
 
 /** Largest image a job trains on (its working size), in pixels: 8192² (as many as the command line reads). */

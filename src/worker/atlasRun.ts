@@ -8,7 +8,7 @@ import type { Engine } from '../gpu/engine';
 import { atlasConfig, type AtlasConfig } from '../video/atlas/atlasConfig';
 import { AtlasFitter, type AtlasLog } from '../video/atlas/atlasFit';
 import { loadAtlas, saveAtlas } from '../video/atlas/atlasFile';
-import { atlasRaster, bakeFrame, greyImage, rgbImage } from '../video/atlas/atlasRender';
+import { atlasRaster, bakeFrame, greyImage, layerResolution, rgbImage } from '../video/atlas/atlasRender';
 import { clipFlows, clipPixels, framesTensor } from '../video/atlas/clipData';
 import type { FlowField } from '../video/flow';
 import { chooseLayers, type LayerMode, type MaskSource } from '../video/masks/chooseLayers';
@@ -92,7 +92,7 @@ class FitterRun implements AtlasRun {
     const g = { width: this.clip.width, height: this.clip.height, frames: this.clip.frames.length };
     const bake = await bakeFrame(m, g, frame);
     const raster = async (layer: typeof m.background) => {
-      const r = layer.levels[layer.levels.length - 1].value.shape[1];
+      const r = layerResolution(layer);
       return rgbImage(await atlasRaster(m, layer), r, r);
     };
     return {

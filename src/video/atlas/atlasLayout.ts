@@ -72,17 +72,20 @@ export function maskBox(alpha: Float32Array, width: number, height: number): Fra
   return { y0: by, x0: bx, h: bh, w: bw };
 }
 
-function grow(box: TexelBox | null, u: number, v: number): TexelBox {
-  if (!box) return { u0: Math.floor(u), v0: Math.floor(v), u1: Math.ceil(u), v1: Math.ceil(v) };
+/** The smallest texel box holding `box` and the taps of the sample at (u, v) (index coordinates). */
+export function growBox(box: TexelBox | null, u: number, v: number): TexelBox {
+  const [iu, iv] = [Math.floor(u), Math.floor(v)];
+  if (!box) return { u0: iu, v0: iv, u1: iu + 2, v1: iv + 2 };
   return {
-    u0: Math.min(box.u0, Math.floor(u)),
-    v0: Math.min(box.v0, Math.floor(v)),
-    u1: Math.max(box.u1, Math.ceil(u)),
-    v1: Math.max(box.v1, Math.ceil(v)),
+    u0: Math.min(box.u0, iu),
+    v0: Math.min(box.v0, iv),
+    u1: Math.max(box.u1, iu + 2),
+    v1: Math.max(box.v1, iv + 2),
   };
 }
 
-function clampBox(b: TexelBox, r: number): TexelBox {
+/** A box inside an r×r raster, at least one texel wide. */
+export function clampBox(b: TexelBox, r: number): TexelBox {
   const c = (v: number) => Math.max(0, Math.min(r, v));
   return { u0: c(b.u0), v0: c(b.v0), u1: c(Math.max(b.u1, b.u0 + 1)), v1: c(Math.max(b.v1, b.v0 + 1)) };
 }
@@ -97,7 +100,7 @@ export async function clipLayout(model: AtlasModel, g: FrameGeometry): Promise<C
     const bake = await bakeFrame(model, g, t);
     for (let k = 0; k < g.width * g.height; k++) {
       const [u, v] = uvToTexel(bake.uvBackground[2 * k], bake.uvBackground[2 * k + 1], rb);
-      background = grow(background, u, v);
+      background = growBox(background, u, v);
     }
     const box = model.foreground ? maskBox(bake.alpha, g.width, g.height) : null;
     maskBoxes.push(box);
@@ -106,7 +109,7 @@ export async function clipLayout(model: AtlasModel, g: FrameGeometry): Promise<C
         for (let x = box.x0; x < box.x0 + box.w; x++) {
           const k = y * g.width + x;
           const [u, v] = uvToTexel(bake.uvForeground[2 * k], bake.uvForeground[2 * k + 1], rf);
-          foreground = grow(foreground, u, v);
+          foreground = growBox(foreground, u, v);
         }
       }
     }

@@ -32,6 +32,8 @@ export function framePoints(g: FrameGeometry, t: number): Float32Array {
 export interface FrameBake {
   /** [H·W·3] RGB in [0,1]. */
   rgb: Float32Array;
+  /** [H·W·3] the background layer alone (the scene without the object: what a background edit starts from). */
+  backgroundRgb: Float32Array;
   /** [H·W] α (all 0 in background-only mode). */
   alpha: Float32Array;
   /** [H·W·2] uv of each layer (foreground null in background-only mode). */
@@ -45,6 +47,7 @@ export async function bakeFrame(model: AtlasModel, g: FrameGeometry, t: number):
   const n = g.width * g.height;
   const out: FrameBake = {
     rgb: new Float32Array(3 * n),
+    backgroundRgb: new Float32Array(3 * n),
     alpha: new Float32Array(n),
     uvBackground: new Float32Array(2 * n),
     uvForeground: model.foreground ? new Float32Array(2 * n) : null,
@@ -57,15 +60,22 @@ export async function bakeFrame(model: AtlasModel, g: FrameGeometry, t: number):
         const uvB = model.map(model.background, p);
         const colourB = model.colour(model.background, uvB);
         const fg = model.foreground;
-        if (!fg) return { rgb: colourB, uvB, uvF: null as Tensor | null, alpha: null as Tensor | null };
+        if (!fg) return { rgb: colourB, colourB, uvB, uvF: null as Tensor | null, alpha: null as Tensor | null };
         const uvF = model.map(fg, p);
         const alpha = model.alphaOf(p)!;
-        return { rgb: blendPoints(model.colour(fg, uvF), alpha, colourB), uvB, uvF, alpha };
+        return { rgb: blendPoints(model.colour(fg, uvF), alpha, colourB), colourB, uvB, uvF, alpha };
       }),
     );
-    const [rgb, uvB, uvF, alpha] = await Promise.all([r.rgb.read(), r.uvB.read(), r.uvF?.read(), r.alpha?.read()]);
-    for (const t of [r.rgb, r.uvB, r.uvF, r.alpha]) t?.release();
+    const [rgb, colourB, uvB, uvF, alpha] = await Promise.all([
+      r.rgb.read(),
+      r.colourB.read(),
+      r.uvB.read(),
+      r.uvF?.read(),
+      r.alpha?.read(),
+    ]);
+    for (const t of new Set([r.rgb, r.colourB, r.uvB, r.uvF, r.alpha])) t?.release();
     out.rgb.set(rgb, 3 * start);
+    out.backgroundRgb.set(colourB, 3 * start);
     out.uvBackground.set(uvB, 2 * start);
     if (uvF && out.uvForeground) out.uvForeground.set(uvF, 2 * start);
     if (alpha) out.alpha.set(alpha, start);
@@ -96,20 +106,34 @@ export function greyImage(v: Float32Array, width: number, height: number): RgbaI
   return { width, height, data };
 }
 
-/** A layer's atlas as an R×R raster, R = its finest level (uv −1…1 across the raster, texel centres). */
-export async function atlasRaster(model: AtlasModel, layer: AtlasLayer): Promise<Float32Array> {
+/** The finest level's resolution of a layer (the raster size of atlasRaster by default). */
+export function layerResolution(layer: AtlasLayer): number {
+  return layer.levels[layer.levels.length - 1].value.shape[1];
+}
+
+/**
+ * A layer's atlas as an R×R raster, [H·W·3] pixel-interleaved (uv −1…1 across the raster, texel centres; R = its
+ * finest level by default), or only the columns u0..u1−1 and rows v0..v1−1 of it.
+ */
+export async function atlasRaster(
+  model: AtlasModel,
+  layer: AtlasLayer,
+  r = layerResolution(layer),
+  box: { u0: number; v0: number; u1: number; v1: number } = { u0: 0, v0: 0, u1: r, v1: r },
+): Promise<Float32Array> {
   const engine = model.background.levels[0].value.engine;
-  const r = layer.levels[layer.levels.length - 1].value.shape[1];
-  const uv = new Float32Array(2 * r * r);
-  for (let y = 0, k = 0; y < r; y++) {
-    for (let x = 0; x < r; x++, k++) {
+  const w = box.u1 - box.u0;
+  const n = w * (box.v1 - box.v0);
+  const uv = new Float32Array(2 * n);
+  for (let y = box.v0, k = 0; y < box.v1; y++) {
+    for (let x = box.u0; x < box.u1; x++, k++) {
       uv[2 * k] = ((x + 0.5) / r) * 2 - 1;
       uv[2 * k + 1] = ((y + 0.5) / r) * 2 - 1;
     }
   }
-  const out = new Float32Array(3 * r * r);
-  for (let start = 0; start < r * r; start += CHUNK) {
-    const count = Math.min(CHUNK, r * r - start);
+  const out = new Float32Array(3 * n);
+  for (let start = 0; start < n; start += CHUNK) {
+    const count = Math.min(CHUNK, n - start);
     const colour = engine.tidy(() =>
       engine.noGrad(() =>
         model.colour(layer, engine.fromArray([count, 2], uv.subarray(2 * start, 2 * (start + count)), 'atlas-uv')),
