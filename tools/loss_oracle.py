@@ -132,8 +132,10 @@ def normalize(x):
 # ------------------------------------------------------------------------------------------------------- views
 
 
-def draw_views(rng, n, h, w, hv, wv, g0):
-    """n views of an h x w image: the §A.7 law for crops and parameters, then feature flags set by view number."""
+def draw_views(rng, n, h, w, hv, wv, g0, fill=None):
+    """n views of an h x w image: the §A.7 law for crops and parameters, then feature flags set by view number;
+    fill: the affine/perspective fill (default: this oracle's, 1 for images)."""
+    fill = CONFIG["clipAffineTransformFill"] if fill is None else fill
     views = []
     for k in range(n):
         g = g0 + k
@@ -169,7 +171,7 @@ def draw_views(rng, n, h, w, hv, wv, g0):
                 grayscale=g % 7 == 3,
                 viewH=hv,
                 viewW=wv,
-                fill=CONFIG["clipAffineTransformFill"],
+                fill=fill,
             )
         )
     return views
@@ -262,6 +264,44 @@ def cut(x, box):
     return x[:, :, box["top"] : box["top"] + box["height"], box["left"] : box["left"] + box["width"]]
 
 
+# ------------------------------------------------------------------------------------------------------- losses
+
+
+def item_terms(vision, x, composite, greenscreen, alpha, views4, indices, targets, K):
+    """One item's shares of the composition, direction, screen, structure and sparsity L0/L1 terms (spec §A.8), each
+    divided by K; views4: the item's view requests (composition, direction output, direction input, screen);
+    indices: the step's target rows (composition, direction, screen); targets: dict comp, src, screen."""
+    comp, src, screen = targets["comp"], targets["src"], targets["screen"]
+    sizes = clip_sizes(VISION["image_size"])
+    layers = VISION["num_hidden_layers"]
+    v_comp, v_out, v_in, v_screen = views4
+    i_comp, i_dir, i_screen = indices
+
+    e = t2l_vision_forward(vision, augment(composite, v_comp))[0]
+    t_comp = spherical_distance(e[:, None, :], comp[i_comp][None, :, :]).mean() / K
+
+    e_out = t2l_vision_forward(vision, augment(composite, v_out))[0]
+    with torch.no_grad():
+        e_in = t2l_vision_forward(vision, augment(x, v_in))[0]
+    dirs = comp[i_dir] - src[i_dir]
+    cos = F.cosine_similarity((e_out - e_in)[:, None, :], dirs[None, :, :], dim=-1, eps=1e-8)
+    t_dir = (1 - cos).mean() / K
+
+    e = t2l_vision_forward(vision, augment(greenscreen, v_screen))[0]
+    t_screen = spherical_distance(e[:, None, :], screen[i_screen][None, :, :]).mean() / K
+
+    hs, ws = resize_short_side(x.shape[2], x.shape[3], sizes["view"], sizes["structure_max"])
+    tokens_out = t2l_vision_forward(vision, normalize(resize(composite, hs, ws)))[1][layers - 1][0]
+    with torch.no_grad():
+        tokens_in = t2l_vision_forward(vision, normalize(resize(x, hs, ws)))[1][layers - 1][0]
+    s_out, s_in = cosine_self_similarity(tokens_out), cosine_self_similarity(tokens_in)
+    t_struct = F.mse_loss(s_out, s_in) / K
+
+    t_l0 = (2 * torch.sigmoid(5 * alpha) - 1).mean() / K
+    t_l1 = alpha.mean() / K
+    return [t_comp, t_dir, t_screen, t_struct, t_l0, t_l1]
+
+
 # ------------------------------------------------------------------------------------------------------- main
 
 
@@ -323,6 +363,7 @@ def main():
     relevancy = relevancy_target(vision, cut(inputs[-1], bootstrap_crop), roi, VISION["image_size"], blocks)
 
     green = torch.tensor(GREEN, dtype=torch.float64).view(1, 3, 1, 1)
+    targets = dict(comp=comp, src=src, screen=screen)
     renders = []
     terms = [torch.zeros((), dtype=torch.float64) for _ in TERMS]
     for k, x in enumerate(inputs):
@@ -336,31 +377,9 @@ def main():
         for t in (composite, greenscreen, alpha):
             t.retain_grad()
         renders.append(dict(composite=composite, greenscreen=greenscreen, alpha=alpha))
-        v_comp, v_out, v_in, v_screen = views[4 * k : 4 * k + 4]
-        i_comp, i_dir, i_screen = indices
-
-        e = t2l_vision_forward(vision, augment(composite, v_comp))[0]
-        terms[0] = terms[0] + spherical_distance(e[:, None, :], comp[i_comp][None, :, :]).mean() / K
-
-        e_out = t2l_vision_forward(vision, augment(composite, v_out))[0]
-        with torch.no_grad():
-            e_in = t2l_vision_forward(vision, augment(x, v_in))[0]
-        dirs = comp[i_dir] - src[i_dir]
-        cos = F.cosine_similarity((e_out - e_in)[:, None, :], dirs[None, :, :], dim=-1, eps=1e-8)
-        terms[1] = terms[1] + (1 - cos).mean() / K
-
-        e = t2l_vision_forward(vision, augment(greenscreen, v_screen))[0]
-        terms[2] = terms[2] + spherical_distance(e[:, None, :], screen[i_screen][None, :, :]).mean() / K
-
-        hs, ws = resize_short_side(x.shape[2], x.shape[3], sizes["view"], sizes["structure_max"])
-        tokens_out = t2l_vision_forward(vision, normalize(resize(composite, hs, ws)))[1][layers - 1][0]
-        with torch.no_grad():
-            tokens_in = t2l_vision_forward(vision, normalize(resize(x, hs, ws)))[1][layers - 1][0]
-        s_out, s_in = cosine_self_similarity(tokens_out), cosine_self_similarity(tokens_in)
-        terms[3] = terms[3] + F.mse_loss(s_out, s_in) / K
-
-        terms[4] = terms[4] + (2 * torch.sigmoid(5 * alpha) - 1).mean() / K
-        terms[5] = terms[5] + alpha.mean() / K
+        parts = item_terms(vision, x, composite, greenscreen, alpha, views[4 * k : 4 * k + 4], indices, targets, K)
+        for j, part in enumerate(parts):
+            terms[j] = terms[j] + part
         if k == K - 1:  # the quirk: assigned, not accumulated, then divided by K
             size = relevancy.shape[0]
             terms[6] = F.mse_loss(resize(cut(alpha, bootstrap_crop), size, size)[0, 0], relevancy) / K
