@@ -80,7 +80,13 @@ function toByte(v: number): number {
 }
 
 /** [3,H,W] (or [1,H,W] as grey) floats → RGBA bytes; alpha from `alpha` when given, else opaque. */
-function planarToRgba(rgb: Float32Array, channels: 1 | 3, w: number, h: number, alpha?: Float32Array): RgbaImage {
+export function planarToRgba(
+  rgb: Float32Array,
+  channels: 1 | 3,
+  w: number,
+  h: number,
+  alpha?: Float32Array,
+): RgbaImage {
   const n = w * h;
   const data = new Uint8ClampedArray(4 * n);
   for (let i = 0; i < n; i++) {
@@ -172,6 +178,28 @@ export function accumulateStepGradients(
   return accumulatePassGradients(ctx, generator, inputs.map(imagePass), plan);
 }
 
+/** What a job trains: the generator, its optimizer and the learning-rate schedule. */
+export interface Trainer {
+  generator: SkipGenerator;
+  optimizer: Madgrad | Adam;
+  schedule: ExponentialLr;
+}
+
+/** The generator (its seed drawn from `rng`), MADGRAD or Adam, and the exponential schedule of a config (§A.10). */
+export function createTrainer(engine: Engine, config: EditConfig, rng: Rng): Trainer {
+  const generator = SkipGenerator.create(engine, generatorConfig(config), rng.int(0, 2 ** 31 - 1));
+  const optimizer =
+    config.optimizer === 'adam'
+      ? new Adam(generator.params, { lr: config.lr, weightDecay: config.weightDecay })
+      : new Madgrad(generator.params, {
+          lr: config.lr,
+          momentum: config.momentum,
+          weightDecay: config.weightDecay,
+          eps: config.optimizerEps,
+        });
+  return { generator, optimizer, schedule: new ExponentialLr(config.lr, config.gamma, config.minLr) };
+}
+
 /** Largest image a job trains on (its working size), in pixels: 8192² (as many as the command line reads). */
 export const MAX_WORKING_PIXELS = 8192 * 8192;
 
@@ -237,17 +265,7 @@ export class EditJob {
       relevancyBlocks(opts.vision.config.numHiddenLayers, effective.relevancyNumLayers);
     }
     const targets = await encodeTargets(opts.text, effective);
-    const generator = SkipGenerator.create(engine, genCfg, rng.int(0, 2 ** 31 - 1));
-    const optimizer =
-      effective.optimizer === 'adam'
-        ? new Adam(generator.params, { lr: effective.lr, weightDecay: effective.weightDecay })
-        : new Madgrad(generator.params, {
-            lr: effective.lr,
-            momentum: effective.momentum,
-            weightDecay: effective.weightDecay,
-            eps: effective.optimizerEps,
-          });
-    const schedule = new ExponentialLr(effective.lr, effective.gamma, effective.minLr);
+    const { generator, optimizer, schedule } = createTrainer(engine, effective, rng);
     const dataset = new InternalDataset(source, effective, rng, { minSide });
     const sourceTensor = engine
       .fromArray([1, 3, source.height, source.width], toTensorData(source), 'job-source')

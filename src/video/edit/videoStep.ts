@@ -61,8 +61,9 @@ export function stepPasses(
 }
 
 /**
- * The gradients of step `step` (left in the generator's `.grad`), its loss terms and their weights. `relevancy` is
- * the bootstrap target of the last item (or null).
+ * The gradients of step `step` (left in the generator's `.grad`), its loss terms and their weights. `relevancyOf`
+ * gives the bootstrap target of the last item (or null). Call it inside a scope (engine.tidy) that also runs the
+ * optimizer: the uploaded sample and the gradients live until that scope ends.
  */
 export function accumulateVideoStep(
   ctx: LossContext,
@@ -74,15 +75,13 @@ export function accumulateVideoStep(
   relevancyOf: ((last: Tensor, plan: Omit<StepPlan, 'relevancy'>) => Tensor | null) | null = null,
 ): { values: Tensor; weights: number[] } {
   const engine = ctx.engine;
-  return engine.tidy(() => {
-    const t = uploadStep(engine, data, sample);
-    const last = whole ?? t.windows[sample.direct].input;
-    const draws = drawStep(ctx, step, [last.shape[2], last.shape[3]]);
-    const relevancy = relevancyOf ? relevancyOf(last, { step, draws }) : null;
-    return accumulatePassGradients(ctx, generator, stepPasses(data.layer, t, sample.direct, whole), {
-      step,
-      draws,
-      relevancy,
-    });
+  const t = uploadStep(engine, data, sample);
+  const last = whole ?? t.windows[sample.direct].input;
+  const draws = drawStep(ctx, step, [last.shape[2], last.shape[3]]);
+  const relevancy = relevancyOf ? relevancyOf(last, { step, draws }) : null;
+  return accumulatePassGradients(ctx, generator, stepPasses(data.layer, t, sample.direct, whole), {
+    step,
+    draws,
+    relevancy,
   });
 }
