@@ -3,6 +3,7 @@
  *   text2live edit photo.jpg --prompt "golden horse" --src horse --roi horse --quality reference --out results/
  *   text2live fetch-model [--model-id ID] [--precision fp16]
  *   text2live atlas clip.mp4 [--masks DIR] [--frames 50] [--size 768x432] --out atlas/
+ *   text2live edit-video clip.mp4 --atlas atlas/ --prompt "golden swan" --src swan --out edited/
  */
 import { ModelLoadError } from '../clip/modelLoadError';
 import { isVideoImportError } from '../video/media/importError';
@@ -12,12 +13,15 @@ import { FETCH_MODEL_USAGE, parseFetchModelArgs } from './fetchModelCommand';
 import { ensureCachedModel } from './modelCache';
 import { runAtlas } from './runAtlas';
 import { runEdit } from './runEdit';
+import { runVideoEdit } from './runVideoEdit';
+import { parseVideoEditArgs, VIDEO_EDIT_USAGE } from './videoEditCommand';
 
 const MAIN_USAGE = `Usage: text2live <command> [options]
 
 Commands:
   edit         train an edit layer for an image (text2live edit --help)
   atlas        decompose a clip into layered atlases (text2live atlas --help)
+  edit-video   edit a clip's foreground or background through its atlas (text2live edit-video --help)
   fetch-model  download the CLIP model into the cache ahead of time (text2live fetch-model --help)`;
 
 /** stderr progress that overwrites itself on a terminal, and normal lines that never land on a progress line. */
@@ -179,6 +183,53 @@ async function atlas(argv: readonly string[]): Promise<number> {
   }
 }
 
+async function editVideo(argv: readonly string[]): Promise<number> {
+  let cmd;
+  try {
+    cmd = parseVideoEditArgs(argv);
+  } catch (e) {
+    return usageFailure('edit-video', e, VIDEO_EDIT_USAGE);
+  }
+  if (!cmd) {
+    console.log(VIDEO_EDIT_USAGE);
+    return 0;
+  }
+  const term = terminal();
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    term.error('Stopping after this step, then rendering and saving (Ctrl-C again to quit at once)...');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const r = await runVideoEdit(cmd, {
+      log: term.log,
+      progress: term.progress,
+      signal: abort.signal,
+      interactive: term.tty,
+    });
+    term.endProgress();
+    if (r.stage === 'atlas') {
+      console.log(`Interrupted while fitting the atlas: no edit was made; what was fitted is in ${r.atlasFile}`);
+      return 130;
+    }
+    const what = `${r.video ? 'edited.mp4, ' : ''}frames/, layer/ (${r.frames} frames), atlas-edit.png, log.json, session.safetensors`;
+    console.log(
+      r.interrupted
+        ? `Interrupted at step ${r.stepsDone}/${r.totalSteps}: ${what} for the steps done are in ${r.outDir}`
+        : `Done: ${r.outDir}/${what}`,
+    );
+    if (r.interrupted) return 130;
+    return r.videoFailed ? 1 : 0;
+  } catch (e) {
+    term.error(`text2live edit-video: ${(e as Error).message}`);
+    return isVideoImportError(e, 'cancelled') ? 130 : failureCode(e);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h') {
@@ -188,6 +239,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (command === 'edit') return edit(rest);
   if (command === 'fetch-model') return fetchModel(rest);
   if (command === 'atlas') return atlas(rest);
+  if (command === 'edit-video') return editVideo(rest);
   console.error(`text2live: unknown command "${command}"\n\n${MAIN_USAGE}`);
   return 2;
 }

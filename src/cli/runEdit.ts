@@ -43,7 +43,7 @@ async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<vo
 
 export { formatDuration };
 
-export function progressLine(r: StepReport, stepsPerSecond: number): string {
+export function progressLine(r: Pick<StepReport, 'step' | 'totalSteps' | 'losses'>, stepsPerSecond: number): string {
   const width = 24;
   const filled = Math.round((width * r.step) / r.totalSteps);
   const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
