@@ -7,6 +7,9 @@
  *   npm run bench -- clip [--views 16] [--size 224] [--model DIR] [--iters 3] [--warmup 1] [--seed 1234]
  *                         [--no-ort] [--ort-device shared|own] [--json results.json]
  *
+ *   npm run bench -- video-step --quality tiny|preview|standard|reference [--layer background|foreground]
+ *                               [--size 768x432] [--frames 10] [--pan 8] [--memory-only] [--json results.json]
+ *
  *   npm run bench -- flow [--frames DIR] [--size 384x216] [--frames-count 50] [--json results.json]
  *
  *   npm run bench -- atlas [--frames DIR] [--masks given|DIR|auto|none] [--size 384x216] [--iters 3000]
@@ -36,6 +39,7 @@ import { ATLAS_BENCH_USAGE, runAtlasBench } from './atlasBench';
 import { FLOW_BENCH_USAGE, runFlowBench } from './flowBench';
 import { MASKS_BENCH_USAGE, runMasksBench } from './masksBench';
 import { runStepBench, STEP_BENCH_USAGE } from './stepBench';
+import { runVideoStepBench, VIDEO_STEP_BENCH_USAGE } from './videoStepBench';
 
 interface GeneratorBenchResult {
   adapter: string;
@@ -172,6 +176,10 @@ async function main(argv: readonly string[]): Promise<void> {
     usage = STEP_BENCH_USAGE;
     return runStepBench(named ? argv.slice(1) : argv, stamp);
   }
+  if (what === 'video-step') {
+    usage = VIDEO_STEP_BENCH_USAGE;
+    return runVideoStepBench(named ? argv.slice(1) : argv, stamp);
+  }
   if (what === 'flow') {
     usage = FLOW_BENCH_USAGE;
     return runFlowBench(named ? argv.slice(1) : argv, stamp);
@@ -184,7 +192,9 @@ async function main(argv: readonly string[]): Promise<void> {
     usage = MASKS_BENCH_USAGE;
     return runMasksBench(named ? argv.slice(1) : argv, stamp);
   }
-  throw new BenchUsageError(`unknown benchmark "${what}" (available: generator, clip, step, flow, atlas, masks)`);
+  throw new BenchUsageError(
+    `unknown benchmark "${what}" (available: generator, clip, step, video-step, flow, atlas, masks)`,
+  );
 }
 
 main(process.argv.slice(2)).then(
