@@ -12,6 +12,7 @@ import './app.css';
 import { elementwiseGradcheck } from './engineChecks/elementwiseGradcheck';
 import { generatorOracle } from './engineChecks/generatorOracle';
 import { videoDecode } from './engineChecks/videoDecode';
+import { videoEncode } from './engineChecks/videoEncode';
 import { videoFramesZip } from './engineChecks/videoFramesZip';
 import { type CheckOptions, type CheckOutcome, type EngineCheck, passes, toleranceOf } from './engineChecks/types';
 
@@ -44,6 +45,7 @@ export const CHECKS: Record<string, EngineCheck> = {
   'elementwise-gradcheck': elementwiseGradcheck,
   'generator-oracle': generatorOracle,
   'video-decode': videoDecode,
+  'video-encode': videoEncode,
   'video-frames-zip': videoFramesZip,
 };
 

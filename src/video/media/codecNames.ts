@@ -9,6 +9,14 @@ const NAMES: Record<string, string> = {
   vp8: 'VP8',
   vp9: 'VP9',
   av1: 'AV1',
+  // mediabunny AudioCodec (an export says which audio it could not copy)
+  aac: 'AAC',
+  opus: 'Opus',
+  mp3: 'MP3',
+  vorbis: 'Vorbis',
+  flac: 'FLAC',
+  ac3: 'AC-3',
+  eac3: 'E-AC-3',
   // ffprobe codec_name
   h264: 'H.264',
   prores: 'ProRes',

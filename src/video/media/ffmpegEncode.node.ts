@@ -20,19 +20,14 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { rename, rm } from 'node:fs/promises';
 import type { RgbaImage } from '../../edit/jobTypes';
+import { VideoEncodeError } from './encodeError.js';
+import { cropRgba, evenFrameSize } from './evenFrame.js';
 import { findOnPath, type FfmpegOptions } from './ffmpegTools.node.js';
 import { lastErrorLine } from './ffprobe.node.js';
 
-export class VideoEncodeError extends Error {
-  constructor(
-    readonly kind: 'ffmpeg-missing' | 'invalid' | 'failed',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'VideoEncodeError';
-  }
-}
+// One error type and one even-size crop for the browser and the CLI encoders; re-exported for this module's callers.
+export { VideoEncodeError } from './encodeError.js';
+export { cropRgba, evenFrameSize } from './evenFrame.js';
 
 export interface EncodeAudio {
   /** The original clip file (a video); its first audio stream, if any, is passed through. */
@@ -73,20 +68,6 @@ export const DEFAULT_CRF = 18;
 
 /** Audio codecs (ffprobe's names) an MP4 holds as they are. */
 const MP4_AUDIO = new Set(['aac', 'mp3', 'ac3', 'eac3', 'alac', 'opus', 'flac']);
-
-/** The encoded size: each side rounded down to even (yuv420p). */
-export function evenFrameSize(width: number, height: number): { width: number; height: number } {
-  return { width: width - (width % 2), height: height - (height % 2) };
-}
-
-/** The frame's pixels as the encoder's raw RGBA input, cropped to `width`×`height` (its top-left corner). */
-export function cropRgba(img: RgbaImage, width: number, height: number): Uint8Array {
-  const src = new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.byteLength);
-  if (img.width === width && img.height === height) return src;
-  const out = new Uint8Array(4 * width * height);
-  for (let y = 0; y < height; y++) out.set(src.subarray(4 * y * img.width, 4 * (y * img.width + width)), 4 * y * width);
-  return out;
-}
 
 /** ffmpeg's frame rate: exact for whole and NTSC (n/1001) rates. */
 export function rateArgument(fps: number): string {
