@@ -81,6 +81,16 @@ export class ClipWork {
     return this.run !== null;
   }
 
+  /** The imported clip (null before the first import). */
+  get loadedClip(): VideoClip | null {
+    return this.clip;
+  }
+
+  /** Whether the clip's decomposition has a foreground layer; null when the clip is not decomposed. */
+  get hasForeground(): boolean | null {
+    return this.run ? !this.run.backgroundOnly : null;
+  }
+
   /** The state a clip that is not being worked on is in: decomposed (done / stopped part way) or not yet (idle). */
   restingState(): RunState {
     if (!this.run) return 'idle';

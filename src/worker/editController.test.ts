@@ -15,7 +15,22 @@ import type { LoadedModel, ModelLoaderLike } from './modelLoader';
 import type { EditCommand, EditEvent, ModelSpec } from './protocol';
 import { RUN_STATES, RUN_TRANSITIONS, RunStateMachine, RunTransitionError, type RunState } from './runState';
 import { wrapSession } from './sessionFile';
-import type { JobFactory, TrainableJob } from './workerTypes';
+import {
+  isVideoJob,
+  type EncodeVideoOptions,
+  type EncodedVideo,
+  type JobFactory,
+  type TrainableJob,
+  type VideoFrameRenders,
+  type VideoJobFactory,
+  type VideoJobSettings,
+  type VideoSource,
+  type VideoTrainableJob,
+} from './workerTypes';
+import { unzipSync } from 'fflate';
+import { unwrapSession } from './sessionFile';
+import { VideoEncodeError } from '../video/media/encodeError';
+import type { EditLayer } from '../video/edit/layerData';
 import { jobSessionMetadata, sessionTensors } from '../edit/jobSession';
 import { VideoImportError } from '../video/media/importError';
 import type { VideoClip } from '../video/media/videoClip';
@@ -111,17 +126,55 @@ class FakeJob implements TrainableJob {
   }
 }
 
+/** A frame-sized image filled with `v` (frame t's composite is t, its edit layer 100 + t, the atlas 200). */
+const filled = (v: number): RgbaImage => ({ width: 8, height: 6, data: new Uint8ClampedArray(8 * 6 * 4).fill(v) });
+
+/** A fake video edit: the fake job's steps, frames that say which they are, and a video session. */
+class FakeVideoJob extends FakeJob implements VideoTrainableJob {
+  readonly kind = 'video' as const;
+  previewFrame = 0;
+  constructor(
+    config: EditConfig,
+    world: World,
+    readonly layer: EditLayer,
+    private readonly clip: VideoClip,
+    step = 0,
+  ) {
+    super(config, world, step);
+  }
+  get frameCount(): number {
+    return this.clip.frames.length;
+  }
+  get frameRate(): number {
+    return this.clip.frameRate;
+  }
+  override async render(): Promise<EditRenders> {
+    await super.render(); // its failures
+    return this.renderFrame(this.previewFrame);
+  }
+  async renderAtlas(): Promise<RgbaImage> {
+    return filled(200);
+  }
+  async renderFrame(t: number): Promise<VideoFrameRenders> {
+    const composite = filled(t);
+    return { composite, edit: filled(100 + t), alpha: composite, greenscreen: composite, input: this.clip.frames[t] };
+  }
+  override async saveSession(): Promise<Uint8Array> {
+    return jobSession(this.config, this.stepsDone, { video: JSON.stringify({ layer: this.layer, density: 0.5 }) });
+  }
+}
+
 /** A real (checkable) job session of these settings at `step`, with zero weights: what the fake jobs save. */
-function jobSession(config: EditConfig, step: number): Uint8Array {
+function jobSession(config: EditConfig, step: number, extra: Record<string, string> = {}): Uint8Array {
   const tensors = sessionTensors(config).map((t) => ({
     name: t.name,
     shape: t.shape,
     data: new Float32Array(t.shape.reduce((a, b) => a * b, 1)),
   }));
-  return encodeSafetensors(
-    tensors,
-    jobSessionMetadata({ config, step, optimizerSteps: step, rng: 1, datasetStep: step - 1 }),
-  );
+  return encodeSafetensors(tensors, {
+    ...jobSessionMetadata({ config, step, optimizerSteps: step, rng: 1, datasetStep: step - 1 }),
+    ...extra,
+  });
 }
 
 class FakeDevice implements DeviceLike {
@@ -266,6 +319,16 @@ class World {
   controller: EditController;
   /** The controller's job factory (a test can wrap its methods). */
   factory: JobFactory;
+  /** What the importer gives. */
+  clip: VideoClip = CLIP;
+  videoFactory: VideoJobFactory;
+  videoJobs: FakeVideoJob[] = [];
+  /** What the video factory was asked for: create (its settings) or restore. */
+  videoCalls: Array<{ kind: 'create' | 'restore'; source: VideoSource; settings?: VideoJobSettings }> = [];
+  /** The fake encoder's calls (the frames it got, the audio span) and what it answers. */
+  encodes: Array<{ frames: number[]; audio: EncodeVideoOptions['audio']; quality?: string; progress: number[] }> = [];
+  encoderAnswer: Partial<EncodedVideo> = {};
+  encoderFailure: Error | null = null;
 
   constructor(opts: { modelLoaded?: boolean } = {}) {
     const factory: JobFactory = (this.factory = {
@@ -287,6 +350,34 @@ class World {
         return job;
       },
     });
+    this.videoFactory = {
+      create: async (_engine, _model, source, settings) => {
+        if (this.createFailure) throw this.createFailure;
+        this.videoCalls.push({ kind: 'create', source, settings });
+        const job = new FakeVideoJob(settings.config, this, settings.layer, source.clip);
+        this.videoJobs.push(job);
+        return job;
+      },
+      restore: async (_engine, _model, source, session) => {
+        if (this.restoreFailures > 0) {
+          this.restoreFailures--;
+          throw new Error('the new device failed too');
+        }
+        this.videoCalls.push({ kind: 'restore', source });
+        const { decodeSafetensors } = await import('../nn/safetensors');
+        const meta = decodeSafetensors(session).metadata;
+        const layer = (JSON.parse(meta.video) as { layer: EditLayer }).layer;
+        const job = new FakeVideoJob(
+          validateConfig(JSON.parse(meta.config)),
+          this,
+          layer,
+          source.clip,
+          Number(meta.step),
+        );
+        this.videoJobs.push(job);
+        return job;
+      },
+    };
     this.controller = new EditController({
       platform: {
         post: (e) => {
@@ -294,8 +385,31 @@ class World {
           if (e.type === 'state') taken.add(`${e.from}→${e.state}`);
         },
         toBitmap: async () => ({ close() {} }) as ImageBitmap,
-        encodePng: async () => new Blob([new Uint8Array(8)]),
+        // The first bytes of the image: enough to tell which render a file holds.
+        encodePng: async (img) => new Blob([img.data.slice(0, 8)]),
         readPixels: (img) => img as RgbaImage,
+        encodeVideo: async (o) => {
+          const call = { frames: [] as number[], audio: o.audio, quality: o.quality, progress: [] as number[] };
+          this.encodes.push(call);
+          for (let i = 0; i < o.frameCount; i++) {
+            const f = await o.frame(i);
+            call.frames.push(f.data[0]);
+            o.onProgress?.(i + 1, o.frameCount);
+          }
+          if (this.encoderFailure) throw this.encoderFailure;
+          return {
+            bytes: new Uint8Array([1, 2, 3]),
+            mimeType: 'video/mp4',
+            container: 'mp4',
+            codec: 'avc',
+            width: o.width,
+            height: o.height,
+            frameRate: o.frameRate,
+            frameCount: o.frameCount,
+            hasAudio: !!o.audio,
+            ...this.encoderAnswer,
+          };
+        },
       },
       device: (onLost) => (this.device = new FakeDevice(onLost)),
       models: this.models,
@@ -308,8 +422,9 @@ class World {
         if (this.importGate) await Promise.race([this.importGate, aborted]);
         if (this.importFailure) throw this.importFailure;
         onProgress(3, 3);
-        return CLIP;
+        return this.clip;
       },
+      videoJobs: this.videoFactory,
       atlases: (this.atlasFactory = {
         prepare: async (_engine, _clip, opts) => {
           const run = new FakeAtlasRun(this, 0, opts.iterations, opts.backgroundOnly);
@@ -946,6 +1061,351 @@ describe('opening a saved decomposition', () => {
     // It continues from there.
     await w.send({ type: 'resume' });
     await w.until('done');
+  });
+});
+
+/** A world with CLIP imported and decomposed (two layers, or background only). */
+async function decomposed(opts: { backgroundOnly?: boolean; clip?: VideoClip } = {}): Promise<World> {
+  const w = new World();
+  if (opts.clip) w.clip = opts.clip;
+  await w.importClip();
+  await w.send({ type: 'decompose', iterations: 2, backgroundOnly: opts.backgroundOnly });
+  expect(w.state).toBe('done');
+  return w;
+}
+
+const startVideo = (w: World, over: Partial<Extract<EditCommand, { type: 'startVideo' }>> = {}) =>
+  w.send({ type: 'startVideo', model: MODEL, config: CONFIG, quality: 'tiny', layer: null, ...over });
+
+/** A world with a video edit of the decomposed clip: run to the end (4 steps). */
+async function withVideoEdit(clip?: VideoClip): Promise<World> {
+  const w = await decomposed({ clip });
+  await startVideo(w);
+  expect(w.state).toBe('done');
+  return w;
+}
+
+const lastOf = <T extends EditEvent['type']>(w: World, type: T) =>
+  w.events.findLast((e): e is Extract<EditEvent, { type: T }> => e.type === type);
+const eventsOf = <T extends EditEvent['type']>(w: World, type: T) =>
+  w.events.filter((e): e is Extract<EditEvent, { type: T }> => e.type === type);
+
+describe('the worker controller with a video edit (video part 2)', () => {
+  it('refuses startVideo without a clip, a decomposition, during one, with empty prompts or a missing layer', async () => {
+    const w = new World();
+    await startVideo(w);
+    expect(lastOf(w, 'error')).toMatchObject({ kind: 'video', recoverable: true, command: 'startVideo' });
+    expect(lastOf(w, 'error')!.message).toMatch(/clip/);
+    await w.importClip();
+    await startVideo(w);
+    expect(lastOf(w, 'error')).toMatchObject({ kind: 'video', message: expect.stringMatching(/[Dd]ecompose/) });
+    // During the decomposition.
+    const gate = deferred();
+    w.atlasSteps = [gate.promise];
+    const fit = w.decompose(2);
+    await w.until('decomposing');
+    await startVideo(w);
+    expect(lastOf(w, 'error')).toMatchObject({ kind: 'video', message: expect.stringMatching(/decomposed/) });
+    gate.resolve();
+    await fit;
+    expect(w.state).toBe('done');
+    // Empty prompts, an unknown preset: the configuration.
+    const before = w.states().length;
+    await startVideo(w, { config: { ...CONFIG, screenText: '  ', compText: '' } });
+    expect(lastOf(w, 'error')).toMatchObject({ kind: 'config', recoverable: true });
+    expect(lastOf(w, 'error')!.message).toMatch(/screenText/);
+    await startVideo(w, { preset: 'no-such-preset' });
+    expect(lastOf(w, 'error')).toMatchObject({ kind: 'config' });
+    expect(w.states().length).toBe(before); // nothing started
+    expect(w.videoCalls).toEqual([]);
+    // The foreground of a background-only decomposition.
+    const b = await decomposed({ backgroundOnly: true });
+    await startVideo(b, { layer: 'foreground' });
+    expect(lastOf(b, 'error')).toMatchObject({ kind: 'video', message: expect.stringMatching(/foreground/) });
+    // Its default layer is the background, whatever the prompts name.
+    await startVideo(b);
+    expect(b.videoCalls[0].settings!.layer).toBe('background');
+    // A factory that cannot make the layer (no opaque frames): a video error, nothing left.
+    const f = await decomposed();
+    const { LayerDataError } = await import('../video/edit/layerData');
+    f.createFailure = new LayerDataError('No three frames all show the object opaquely.');
+    await startVideo(f);
+    expect(lastOf(f, 'error')).toMatchObject({ kind: 'video', command: 'startVideo' });
+    expect(f.states().slice(-2)).toEqual(['preparing', 'idle']);
+  });
+
+  it('runs a video edit to the end with previews of a frame and the atlas, and pauses, resumes and continues', async () => {
+    const w = await decomposed();
+    const gate = deferred();
+    w.steps = ['ok', gate.promise];
+    const run = startVideo(w);
+    await w.until('training');
+    const call = w.videoCalls[0];
+    expect(call.kind).toBe('create');
+    expect(call.source.clip).toBe(CLIP);
+    expect(call.source.hasForeground).toBe(true);
+    expect(call.source.atlas).toEqual(new Uint8Array([2])); // the decomposition's bytes (the fake saves its iteration)
+    // srcText names the object: the foreground; the tiny level's video settings under the user's.
+    expect(call.settings).toMatchObject({ layer: 'foreground', quality: 'tiny' });
+    expect(call.settings!.config).toMatchObject({ screenText: 'golden', nEpochs: 4, lambdaStructure: 3, nAug: 2 });
+    expect(lastOf(w, 'started')).toMatchObject({
+      quality: 'tiny',
+      workingSize: { width: 8, height: 6 },
+      fullResolutionExport: false,
+      video: { layer: 'foreground', frames: 3, frameRate: 10, quality: 'tiny' },
+    });
+    // The untrained edit at once: the middle frame and the atlas.
+    expect(eventsOf(w, 'preview')[0]).toMatchObject({ step: 0, frame: 1, width: 8, height: 6 });
+    expect(eventsOf(w, 'preview')[0].atlas).toBeDefined();
+    // Paused: another frame is shown at once.
+    await w.send({ type: 'pause' });
+    gate.resolve();
+    await w.until('paused');
+    await w.send({ type: 'previewFrame', frame: 2 });
+    expect(lastOf(w, 'preview')).toMatchObject({ frame: 2, step: 2 });
+    await w.send({ type: 'resume' });
+    await run;
+    expect(w.states().slice(-6)).toEqual(['preparing', 'training', 'pausing', 'paused', 'training', 'done']);
+    expect(eventsOf(w, 'progress').map((e) => e.report.step)).toEqual([1, 2, 3, 4]);
+    const previews = eventsOf(w, 'preview');
+    expect(previews.every((p) => p.frame !== undefined && p.atlas !== undefined)).toBe(true);
+    expect(previews.at(-1)).toMatchObject({ step: 4, frame: 2 });
+    expect(eventsOf(w, 'error')).toEqual([]);
+
+    // Stopped part way and continued (Resume), and started over from done: the same decomposition.
+    const s = await decomposed();
+    const last = deferred();
+    s.steps = ['ok', last.promise];
+    const r2 = startVideo(s, { layer: 'background' });
+    await vi.waitFor(() => expect(s.steps).toHaveLength(0), { interval: 1 });
+    await s.send({ type: 'stop' });
+    last.resolve();
+    await r2;
+    expect(s.state).toBe('stopped');
+    expect(s.videoJobs[0].layer).toBe('background');
+    await s.send({ type: 'resume' });
+    await s.until('done');
+    await startVideo(s);
+    expect(s.states().slice(-3)).toEqual(['preparing', 'training', 'done']);
+    expect(s.videoJobs[0].disposed).toBe(true);
+  });
+
+  it('shows the frame the page picks: at once when idle, at the next preview while training; clamped', async () => {
+    const w = await withVideoEdit();
+    await w.send({ type: 'previewFrame', frame: 0 });
+    expect(lastOf(w, 'preview')).toMatchObject({ frame: 0, step: 4 });
+    await w.send({ type: 'previewFrame', frame: 99 });
+    expect(lastOf(w, 'preview')).toMatchObject({ frame: 2 });
+    // While training: no preview of its own, the next one shows it (and it stays for the next edit).
+    const gate = deferred();
+    w.steps = [gate.promise];
+    const run = startVideo(w);
+    await w.until('training');
+    const count = eventsOf(w, 'preview').length;
+    await w.send({ type: 'previewFrame', frame: 0 });
+    expect(eventsOf(w, 'preview')).toHaveLength(count);
+    gate.resolve();
+    await run;
+    expect(lastOf(w, 'preview')).toMatchObject({ frame: 0, step: 4 });
+    // An image edit has no frames.
+    const i = await withEdit(4);
+    await i.send({ type: 'previewFrame', frame: 1 });
+    expect(lastOf(i, 'error')).toMatchObject({ kind: 'video', command: 'previewFrame' });
+  });
+
+  it('renders every frame for the player (videoFrame × N, then videoRendered), never while training', async () => {
+    const w = await decomposed();
+    const gate = deferred();
+    w.steps = [gate.promise];
+    const run = startVideo(w);
+    await w.until('training');
+    await w.send({ type: 'renderVideo' });
+    expect(lastOf(w, 'error')).toMatchObject({ kind: 'video', command: 'renderVideo' });
+    expect(lastOf(w, 'error')!.message).toMatch(/Pause or stop/);
+    expect(w.has('videoFrame')).toBe(false);
+    gate.resolve();
+    await run;
+    await w.send({ type: 'renderVideo' });
+    const frames = eventsOf(w, 'videoFrame');
+    expect(frames.map((f) => f.frame)).toEqual([0, 1, 2]);
+    for (const f of frames) {
+      expect(f).toMatchObject({ step: 4, frames: 3 });
+      expect(Object.keys(f.images).sort()).toEqual(['alpha', 'composite', 'edit', 'greenscreen', 'input']);
+    }
+    expect(w.events.at(-1)).toEqual({ type: 'videoRendered', step: 4, frames: 3 });
+    // An image edit: refused.
+    const i = await withEdit(4);
+    await i.send({ type: 'renderVideo' });
+    expect(lastOf(i, 'error')).toMatchObject({ kind: 'video' });
+  });
+
+  it('downloads the edited atlas, the frames and layer frames as zips, and the clip with its audio', async () => {
+    const audioClip: VideoClip = {
+      ...CLIP,
+      audio: { source: new Blob([new Uint8Array(4)]), codec: 'aac', startTime: 1.5, endTime: 1.8 },
+    };
+    const w = await withVideoEdit(audioClip);
+    const blobBytes = async (b: Blob) => new Uint8Array(await b.arrayBuffer());
+
+    await w.send({ type: 'export', kind: 'atlas-edit' });
+    const atlas = lastOf(w, 'exported')!;
+    expect(atlas).toMatchObject({ kind: 'atlas-edit', filename: 'text2live-atlas-edit.png', width: 8, height: 6 });
+    expect((await blobBytes(atlas.blob))[0]).toBe(200);
+
+    await w.send({ type: 'export', kind: 'frames' });
+    const frames = lastOf(w, 'exported')!;
+    expect(frames).toMatchObject({ kind: 'frames', filename: 'text2live-frames.zip' });
+    const files = unzipSync(await blobBytes(frames.blob));
+    expect(Object.keys(files).sort()).toEqual(['00000.png', '00001.png', '00002.png']);
+    expect([0, 1, 2].map((t) => files[`0000${t}.png`][0])).toEqual([0, 1, 2]); // the composites
+    expect(eventsOf(w, 'exportProgress').map((e) => e.done)).toEqual([0, 1, 2, 3]);
+    expect(lastOf(w, 'exportProgress')).toEqual({ type: 'exportProgress', kind: 'frames', done: 3, total: 3 });
+
+    await w.send({ type: 'export', kind: 'layers' });
+    const layers = lastOf(w, 'exported')!;
+    expect(layers).toMatchObject({ kind: 'layers', filename: 'text2live-layer-frames.zip' });
+    const layerFiles = unzipSync(await blobBytes(layers.blob));
+    expect(Object.keys(layerFiles)).toHaveLength(3);
+    expect(layerFiles['00002.png'][0]).toBe(102); // the RGBA edit layer
+
+    await w.send({ type: 'export', kind: 'video', videoQuality: 'high' });
+    const video = lastOf(w, 'exported')!;
+    expect(video).toMatchObject({ kind: 'video', filename: 'text2live-edited.mp4', width: 8, height: 6 });
+    expect(video.note).toBeUndefined();
+    expect(video.blob.type).toBe('video/mp4');
+    expect(w.encodes[0].frames).toEqual([0, 1, 2]);
+    expect(w.encodes[0].quality).toBe('high');
+    expect(w.encodes[0].audio).toMatchObject({ startSeconds: 1.5 });
+    expect(w.encodes[0].audio!.durationSeconds).toBeCloseTo(0.3, 9);
+    expect(lastOf(w, 'exportProgress')).toMatchObject({ kind: 'video', done: 3, total: 3 });
+
+    // WebM where no MP4 codec encodes, and audio that could not be copied: said so.
+    w.encoderAnswer = { container: 'webm', codec: 'vp8', mimeType: 'video/webm', hasAudio: false };
+    await w.send({ type: 'export', kind: 'video' });
+    const webm = lastOf(w, 'exported')!;
+    expect(webm.filename).toBe('text2live-edited.webm');
+    expect(webm.note).toMatch(/WebM/);
+    expect(webm.note).toMatch(/no audio/);
+    expect(w.encodes[1].quality).toBe('medium');
+    // No encoder at all: a clear error, the edit stays.
+    w.encoderFailure = new VideoEncodeError('no-codec', 'This browser cannot encode video.');
+    await w.send({ type: 'export', kind: 'video' });
+    expect(lastOf(w, 'error')).toMatchObject({ kind: 'video', recoverable: true, command: 'export' });
+    expect(lastOf(w, 'error')!.hint).toMatch(/frames/);
+    expect(w.state).toBe('done');
+    // A clip without audio gives the encoder none.
+    const q = await withVideoEdit();
+    await q.send({ type: 'export', kind: 'video' });
+    expect(q.encodes[0].audio).toBeNull();
+    // The image downloads of a video edit: the preview frame's renders.
+    await q.send({ type: 'export', kind: 'edit' });
+    expect(lastOf(q, 'exported')).toMatchObject({ kind: 'edit', filename: 'text2live-edit-layer.png' });
+  });
+
+  it('refuses video downloads while training and for an image edit', async () => {
+    const w = await decomposed();
+    const gate = deferred();
+    w.steps = [gate.promise];
+    const run = startVideo(w);
+    await w.until('training');
+    for (const kind of ['video', 'frames', 'layers', 'atlas-edit'] as const) {
+      await w.send({ type: 'export', kind });
+      expect(lastOf(w, 'error')).toMatchObject({ kind: 'video', command: 'export' });
+    }
+    expect(w.has('exported')).toBe(false);
+    gate.resolve();
+    await run;
+    const i = await withEdit(4);
+    await i.send({ type: 'export', kind: 'frames' });
+    expect(lastOf(i, 'error')).toMatchObject({ kind: 'video', message: expect.stringMatching(/no video edit/) });
+  });
+
+  it('saves a video session without a photo and reopens it on the clip’s decomposition', async () => {
+    const w = await decomposed();
+    const last = deferred();
+    w.steps = ['ok', last.promise];
+    const run = startVideo(w, { layer: 'background' });
+    await vi.waitFor(() => expect(w.steps).toHaveLength(0), { interval: 1 });
+    await w.send({ type: 'stop' });
+    last.resolve();
+    await run;
+    await w.send({ type: 'export', kind: 'session' });
+    const file = new Uint8Array(await lastOf(w, 'exported')!.blob.arrayBuffer());
+    const unwrapped = unwrapSession(file);
+    expect(unwrapped.image).toBeNull();
+    expect(unwrapped.info).toMatchObject({ quality: 'tiny', clip: { width: 8, height: 6, frames: 3 } });
+
+    // Without a clip, or without its decomposition: refused, nothing changes.
+    const n = new World();
+    await n.send({ type: 'openSession', model: MODEL, bytes: file });
+    expect(lastOf(n, 'error')).toMatchObject({ kind: 'session', message: expect.stringMatching(/clip/) });
+    await n.importClip();
+    await n.send({ type: 'openSession', model: MODEL, bytes: file });
+    expect(lastOf(n, 'error')).toMatchObject({ kind: 'session', message: expect.stringMatching(/decompose/) });
+    expect(n.states()).toEqual(['importing', 'idle']);
+    // Another clip's decomposition: refused.
+    const other = await decomposed({ clip: { ...CLIP, frames: [IMAGE, IMAGE], frameIndices: [0, 1] } });
+    await other.send({ type: 'openSession', model: MODEL, bytes: file });
+    expect(lastOf(other, 'error')).toMatchObject({ kind: 'session', message: expect.stringMatching(/3 frames/) });
+    expect(other.has('sessionOpened')).toBe(false);
+    // A background-only decomposition opens a background session.
+    const b = await decomposed({ backgroundOnly: true });
+    await b.send({ type: 'openSession', model: MODEL, bytes: file });
+    expect(b.has('sessionOpened')).toBe(true);
+
+    // On the clip's decomposition: a video edit at its step, previewed, that continues.
+    const o = await decomposed();
+    await o.send({ type: 'openSession', model: MODEL, bytes: file });
+    expect(o.states().slice(-2)).toEqual(['preparing', 'stopped']);
+    expect(lastOf(o, 'sessionOpened')).toMatchObject({
+      step: 2,
+      totalSteps: 4,
+      quality: 'tiny',
+      image: null,
+      video: { layer: 'background', frames: 3, frameRate: 10, quality: 'tiny' },
+    });
+    expect(lastOf(o, 'started')).toMatchObject({ step: 2, video: { layer: 'background' } });
+    expect(lastOf(o, 'preview')).toMatchObject({ step: 2, frame: 1 });
+    expect(o.videoCalls.map((c) => c.kind)).toEqual(['restore']);
+    await o.send({ type: 'resume' });
+    await o.until('done');
+    expect(o.videoJobs[0].stepsDone).toBe(4);
+    // An image session still opens as an image edit (it carries its photo).
+    const config = validateConfig({ ...DEFAULT_EDIT_CONFIG, ...CONFIG });
+    const image = wrapSession(jobSession(config, 1), IMAGE, { quality: 'tiny', savedAt: '2026-12-03T00:00:00Z' });
+    await o.send({ type: 'openSession', model: MODEL, bytes: image });
+    expect(lastOf(o, 'sessionOpened')!.video).toBeUndefined();
+    expect(lastOf(o, 'sessionOpened')!.image).not.toBeNull();
+    expect(o.jobs.at(-1)!.stepsDone).toBe(1);
+  });
+
+  it('recovers a video run from a lost device through the video restore, and keeps it out of memory', async () => {
+    const w = await decomposed();
+    w.steps = ['ok', 'ok', 'lost'];
+    await startVideo(w);
+    expect(w.states().slice(-4)).toEqual(['training', 'recovering', 'training', 'done']);
+    expect(lastOf(w, 'recovered')).toMatchObject({ step: 2 });
+    expect(w.videoCalls.map((c) => c.kind)).toEqual(['create', 'restore']);
+    expect(w.videoCalls[1].source.clip).toBe(CLIP);
+    expect(w.videoJobs.at(-1)!.stepsDone).toBe(4);
+    expect(lastOf(w, 'preview')).toMatchObject({ step: 4, frame: 1 });
+    // Lost while it rests: restored at once, as a video edit.
+    w.device.loseNow();
+    await vi.waitFor(() => expect(w.states().slice(-2)).toEqual(['recovering', 'done']), { interval: 1 });
+    expect(w.videoCalls.at(-1)!.kind).toBe('restore');
+    await w.send({ type: 'renderVideo' });
+    expect(eventsOf(w, 'videoFrame')).toHaveLength(3);
+
+    // Out of memory at step 3: the edit is kept from its checkpoint (step 2), as a video edit.
+    const m = await decomposed();
+    m.steps = ['ok', 'ok', 'oom'];
+    await startVideo(m);
+    expect(lastOf(m, 'error')).toMatchObject({ kind: 'out-of-memory' });
+    expect(lastOf(m, 'error')!.hint).toMatch(/3-frame clip/);
+    expect(lastOf(m, 'kept')).toMatchObject({ step: 2, previous: false });
+    expect(m.state).toBe('stopped');
+    expect(isVideoJob(m.videoJobs.at(-1))).toBe(true);
+    expect(lastOf(m, 'started')).toMatchObject({ step: 2, video: { frames: 3 } });
   });
 });
 

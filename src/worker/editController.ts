@@ -7,19 +7,29 @@
  * preview), then the steps. Pause and Stop work in each phase: a stop during the download cancels it, a stop during
  * the setup drops the new run and brings the previous edit back, a pause takes effect before the next step. A bad
  * session file is read completely before anything is replaced.
+ *
+ * A video edit (`startVideo`, a video session) is the same run on the loaded clip's decomposition: its job
+ * (videoTrainable.ts) goes through the same trainer, checkpoints and recovery (restored on the clip and atlas it was
+ * made from); its previews show one frame and the edited atlas, and its frames are rendered and downloaded while
+ * no step runs (videoExport.ts).
  */
 import { ModelLoadError } from '../clip/modelManager';
 import { ConfigError, validateConfig } from '../edit/config';
 import { readJobSession, SessionRestoreError } from '../edit/jobSession';
 import { fullResolutionExport } from '../edit/qualityLevels';
+import type { EditConfig } from '../edit/config';
 import type { RgbaImage } from '../edit/jobTypes';
+import type { Engine } from '../gpu/engine';
+import { LayerDataError } from '../video/edit/layerData';
+import { defaultLayer, resolveVideoConfig, VIDEO_QUALITY, videoPreset } from '../video/edit/videoConfig';
+import { readVideoSettings } from '../video/edit/videoJob';
 import { RENDER_KINDS, type RenderKind } from '../edit/jobTypes';
 import { NoWebGpuError } from '../gpu/device';
 import { DeviceLostError, GpuOutOfMemoryError } from '../gpu/errors';
 import type { DeviceSession } from './deviceSession';
 import type { AtlasRunFactory } from './atlasRun';
 import { ClipWork, type ClipImporter } from './clipWork';
-import { exportFilename, runExport } from './exporter';
+import { exportFilename, isVideoExportKind, runExport, type ExportInput } from './exporter';
 import { ModelUnusableError, type LoadedModel, type ModelLoaderLike } from './modelLoader';
 import type {
   AppQuality,
@@ -30,13 +40,24 @@ import type {
   ModelSpec,
   OpenSessionCommand,
   StartCommand,
+  StartVideoCommand,
+  VideoEditInfo,
 } from './protocol';
 import { RUN_ACTIVE, RunStateMachine, type RunState } from './runState';
-import { SessionFileError, unwrapSession } from './sessionFile';
+import { SessionFileError, unwrapSession, type UnwrappedSession } from './sessionFile';
 import { Recovery } from './recovery';
 import { RunRequests, Trainer } from './trainer';
 import { CurrentEdit, Serial, errorMessage as message, type FailOptions, type WorkerContext } from './workerContext';
-import type { JobFactory, WorkerPlatform } from './workerTypes';
+import { renderVideo, runVideoExport } from './videoExport';
+import { middleFrame } from './videoTrainable';
+import {
+  isVideoJob,
+  type JobFactory,
+  type TrainableJob,
+  type VideoJobFactory,
+  type VideoSource,
+  type WorkerPlatform,
+} from './workerTypes';
 
 /** How long a failed GPU operation waits for `device.lost` before it counts as an ordinary error. */
 const LOSS_GRACE_MS = 2000;
@@ -68,6 +89,15 @@ export interface EditControllerOptions {
   /** Video: how clips are imported and decomposed. */
   clipImporter: ClipImporter;
   atlases: AtlasRunFactory;
+  /** Video edits of the clip's decomposition; without it, `startVideo` is refused. */
+  videoJobs?: VideoJobFactory;
+}
+
+/** A source text for a video edit that names none (the CLI's withSourceDefault): the reference's generic "photo". */
+function withSourceDefault(settings: Partial<EditConfig>): Partial<EditConfig> {
+  const s = settings.srcText;
+  const named = Array.isArray(s) ? s.some((x) => String(x).trim()) : !!String(s ?? '').trim();
+  return named ? settings : { ...settings, srcText: 'photo' };
 }
 
 export class EditController {
@@ -91,12 +121,21 @@ export class EditController {
   private isRunSetup = false;
   /** The clip and its decomposition (video). */
   private readonly clips: ClipWork;
-  /** Which work Resume continues and the resting state describes: the image edit or the clip's decomposition. */
+  /**
+   * Which work Resume continues and the resting state describes: the edit (of the photo or of the clip) or the
+   * clip's decomposition.
+   */
   private activeWork: 'image' | 'atlas' = 'image';
+  private readonly videoJobs: VideoJobFactory | null;
+  /** The frame a video edit's preview shows (null: the middle one). */
+  private videoFrame: number | null = null;
+  /** A video edit's frames are being rendered or exported (a new edit waits until they are). */
+  private rendering = false;
 
   constructor(opts: EditControllerOptions) {
     this.platform = opts.platform;
     this.models = opts.models;
+    this.videoJobs = opts.videoJobs ?? null;
     const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     this.machine = new RunStateMachine(
       (ev) => this.platform.post(ev),
@@ -108,6 +147,7 @@ export class EditController {
       device: this.device,
       models: this.models,
       jobs: opts.jobs,
+      restoreJob: (engine, model, input, session) => this.restoreJob(engine, model, input, session),
       edit: this.edit,
       requests: this.requests,
       platform: this.platform,
@@ -160,6 +200,15 @@ export class EditController {
       case 'start':
         await this.start(cmd);
         return;
+      case 'startVideo':
+        await this.startVideo(cmd);
+        return;
+      case 'previewFrame':
+        await this.previewFrame(cmd.frame);
+        return;
+      case 'renderVideo':
+        await this.whileRendering('renderVideo', () => renderVideo(this.ctx, this.recovery));
+        return;
       case 'pause':
         this.pause();
         return;
@@ -171,7 +220,10 @@ export class EditController {
         return;
       case 'export':
         if (cmd.kind === 'atlas') await this.exportAtlas();
-        else await runExport(this.ctx, this.recovery, cmd);
+        else if (isVideoExportKind(cmd.kind)) {
+          const video = { ...cmd, kind: cmd.kind };
+          await this.whileRendering('export', () => runVideoExport(this.ctx, this.recovery, video));
+        } else await runExport(this.ctx, this.recovery, cmd);
         return;
       case 'importClip':
         if (this.busyForClip('importClip')) return;
@@ -323,12 +375,22 @@ export class EditController {
 
   // ------------------------------------------------------------------------------------------------ run
 
+  /** A start, a video start or a session open is refused while a run, a model load or a video render goes on. */
+  private runBusy(command: EditCommand['type'], text: string, kind: ErrorKind = 'internal'): boolean {
+    if (this.rendering) {
+      this.fail(kind, 'The video edit is being rendered or downloaded; wait for it to finish.', { command });
+      return true;
+    }
+    if (this.machine.is(...RUN_ACTIVE, 'loadingModel', 'recovering') || this.activeRun()) {
+      this.fail(kind, text, { command });
+      return true;
+    }
+    return false;
+  }
+
   private async start(cmd: StartCommand): Promise<void> {
     if (this.loadingAlone && !this.isRunSetup) await this.loadingAlone;
-    if (this.machine.is(...RUN_ACTIVE, 'loadingModel', 'recovering') || this.activeRun()) {
-      this.fail('internal', 'An edit is already running; stop it first.', { command: 'start' });
-      return;
-    }
+    if (this.runBusy('start', 'An edit is already running; stop it first.')) return;
     let config;
     try {
       config = validateConfig(cmd.config, { requirePrompts: true });
@@ -347,12 +409,95 @@ export class EditController {
       this.fail('image', 'The photo has no pixels.', { command: 'start' });
       return;
     }
+    await this.runNew('start', cmd.model, { image, quality: cmd.quality }, (engine, model) =>
+      this.ctx.jobs.create(engine, model, image, config),
+    );
+  }
+
+  /** The loaded clip and its decomposition, or null with the page told why. */
+  private async videoSource(command: 'startVideo' | 'openSession'): Promise<VideoSource | null> {
+    const clip = this.clips.loadedClip;
+    if (!this.videoJobs) {
+      this.fail('video', 'Video edits are not available in this build.', { command });
+      return null;
+    }
+    if (!clip) {
+      this.fail('video', 'Add a clip and decompose it first.', { command });
+      return null;
+    }
+    if (this.clips.active) {
+      this.fail('video', 'The clip is still being decomposed; wait for it to finish or stop it first.', { command });
+      return null;
+    }
+    const hasForeground = this.clips.hasForeground;
+    const atlas = hasForeground === null ? null : await this.clips.exportAtlas().catch(() => null);
+    if (!atlas || hasForeground === null) {
+      this.fail('video', 'Decompose the clip first (or open its saved decomposition).', { command });
+      return null;
+    }
+    return { clip, atlas, hasForeground };
+  }
+
+  private async startVideo(cmd: StartVideoCommand): Promise<void> {
+    if (this.loadingAlone && !this.isRunSetup) await this.loadingAlone;
+    if (this.clips.active) {
+      this.fail('video', 'The clip is still being decomposed; wait for it to finish or stop it first.', {
+        command: 'startVideo',
+      });
+      return;
+    }
+    if (this.runBusy('startVideo', 'An edit is already running; stop it first.')) return;
+    if (!this.videoJobs || !this.clips.loadedClip || this.clips.hasForeground === null) {
+      await this.videoSource('startVideo'); // says which is missing
+      return;
+    }
+    const hasForeground = this.clips.hasForeground;
+    let config: EditConfig;
+    let layer;
+    try {
+      if (!(cmd.quality in VIDEO_QUALITY)) {
+        throw new ConfigError([
+          { key: 'quality', expected: `one of ${Object.keys(VIDEO_QUALITY).join(', ')}`, got: String(cmd.quality) },
+        ]);
+      }
+      const preset = cmd.preset ? videoPreset(cmd.preset) : null;
+      layer = cmd.layer ?? defaultLayer(cmd.config, preset, hasForeground);
+      config = validateConfig(resolveVideoConfig(cmd.quality, withSourceDefault(cmd.config)), {
+        requirePrompts: true,
+      });
+    } catch (e) {
+      this.fail(e instanceof ConfigError ? 'config' : 'internal', message(e), { command: 'startVideo' });
+      return;
+    }
+    if (layer === 'foreground' && !hasForeground) {
+      this.fail('video', 'This decomposition has no foreground layer (background only): edit the background.', {
+        command: 'startVideo',
+      });
+      return;
+    }
+    const source = await this.videoSource('startVideo');
+    if (!source) return;
+    const quality = cmd.quality;
+    const input: ExportInput = { image: source.clip.frames[0], quality, video: { source, quality, layer } };
+    const settings = { layer, quality, config };
+    await this.runNew('startVideo', cmd.model, input, (engine, model) =>
+      this.videoJobs!.create(engine, model, source, settings),
+    );
+  }
+
+  /** A new run: the model, the setup (`prepare`), the steps. The edit from before comes back if it fails early. */
+  private async runNew(
+    command: 'start' | 'startVideo',
+    spec: ModelSpec,
+    input: ExportInput,
+    create: (engine: Engine, model: LoadedModel) => Promise<TrainableJob>,
+  ): Promise<void> {
     const before = this.resting();
     this.activeWork = 'image';
     this.requests.reset();
     this.isRunSetup = true;
     try {
-      const model = await this.ensureModel(cmd.model, 'start');
+      const model = await this.ensureModel(spec, command);
       if (!model || this.requests.stop) {
         this.machine.to(before);
         return;
@@ -364,10 +509,10 @@ export class EditController {
       this.edit.fallback =
         this.edit.checkpoint && this.edit.input ? { checkpoint: this.edit.checkpoint, input: this.edit.input } : null;
       this.edit.disposeJob();
-      this.edit.input = { image, quality: cmd.quality };
+      this.edit.input = input;
       this.edit.checkpoint = null;
       this.trainer.newEdit();
-      const ready = await this.prepare(model, image, config);
+      const ready = await this.prepare(model, create, command);
       if (!ready) return;
     } finally {
       this.isRunSetup = false;
@@ -380,16 +525,21 @@ export class EditController {
   /** Device, job, checkpoint, first preview. False when the run ended here (stopped, failed: handled). */
   private async prepare(
     model: LoadedModel,
-    image: RgbaImage,
-    config: ReturnType<typeof validateConfig>,
+    create: (engine: Engine, model: LoadedModel) => Promise<TrainableJob>,
+    command: 'start' | 'startVideo',
   ): Promise<boolean> {
     try {
       await this.gpu(async () => {
         this.busy('device', 'Opening the GPU…');
         const engine = await this.device.open();
         if (this.requests.stop) return;
-        this.busy('prompts', 'Encoding the prompts and setting up the generator…');
-        this.edit.job = await this.ctx.jobs.create(engine, model, image, config);
+        this.busy(
+          'prompts',
+          command === 'startVideo'
+            ? 'Preparing the layer’s atlas, encoding the prompts and setting up the generator…'
+            : 'Encoding the prompts and setting up the generator…',
+        );
+        this.edit.job = await create(engine, model);
         await this.edit.saveCheckpoint();
       });
       if (this.requests.stop) return this.abandonSetup();
@@ -401,7 +551,7 @@ export class EditController {
       if (e instanceof NoWebGpuError) {
         this.fail('no-webgpu', `The browser could not open a GPU device: ${message(e)}`, {
           recoverable: false,
-          command: 'start',
+          command,
         });
         this.edit.disposeJob();
         this.machine.to('failed');
@@ -412,11 +562,18 @@ export class EditController {
       if (lost && this.edit.job && this.edit.checkpoint) return !this.requests.stop || this.abandonSetup();
       this.edit.disposeJob();
       if (e instanceof GpuOutOfMemoryError) {
-        await this.recovery.outOfMemory(e, 'start');
+        await this.recovery.outOfMemory(e, command);
         return false;
       }
-      this.fail(lost ? 'device-lost' : e instanceof ConfigError ? 'config' : 'internal', message(e), {
-        command: 'start',
+      const kind: ErrorKind = lost
+        ? 'device-lost'
+        : e instanceof ConfigError
+          ? 'config'
+          : e instanceof LayerDataError
+            ? 'video'
+            : 'internal';
+      this.fail(kind, message(e), {
+        command,
         hint: lost ? 'Try again; a new GPU device will be opened.' : undefined,
       });
       await this.recovery.bringBackFallback();
@@ -434,9 +591,30 @@ export class EditController {
     return false;
   }
 
+  /** Restores an edit from its session: the image job on its photo, a video job on its clip's decomposition. */
+  private async restoreJob(
+    engine: Engine,
+    model: LoadedModel,
+    input: ExportInput,
+    session: Uint8Array,
+  ): Promise<TrainableJob> {
+    if (!input.video) return this.ctx.jobs.restore(engine, model, input.image, session);
+    if (!this.videoJobs) throw new Error('Video edits are not available in this build.');
+    return this.videoJobs.restore(engine, model, input.video.source, session);
+  }
+
+  /** What the page knows of the current video edit (undefined for an image edit). */
+  private videoInfo(): VideoEditInfo | undefined {
+    const job = this.edit.job;
+    const video = this.edit.input?.video;
+    if (!isVideoJob(job) || !video) return undefined;
+    return { layer: job.layer, frames: job.frameCount, frameRate: job.frameRate, quality: video.quality };
+  }
+
   private announceStart(): void {
     const job = this.edit.job!;
     const input = this.edit.input!;
+    const video = this.videoInfo();
     this.post({
       type: 'started',
       totalSteps: job.totalSteps,
@@ -446,7 +624,8 @@ export class EditController {
       seed: job.config.seed,
       config: job.config,
       quality: input.quality,
-      fullResolutionExport: fullResolutionExport(input.quality),
+      fullResolutionExport: !video && fullResolutionExport(input.quality),
+      ...(video ? { video } : {}),
     });
   }
 
@@ -527,12 +706,60 @@ export class EditController {
     const job = this.edit.job;
     if (!job) return;
     const t0 = performance.now();
+    const video = isVideoJob(job) ? job : null;
+    if (video) video.previewFrame = this.videoFrame ?? middleFrame(video.frameCount);
     const renders = await job.render();
     const images = {} as Record<RenderKind, ImageBitmap>;
     const { width, height } = renders.composite;
     for (const kind of RENDER_KINDS) images[kind] = await this.platform.toBitmap(renders[kind]);
+    // A video edit: the frame shown, and the edited atlas (computed once per step, so the frame reused it).
+    const atlas = video ? await this.platform.toBitmap(await video.renderAtlas()) : undefined;
     this.trainer.notePreview(performance.now() - t0);
-    this.post({ type: 'preview', step: job.stepsDone, width, height, images });
+    this.post({
+      type: 'preview',
+      step: job.stepsDone,
+      width,
+      height,
+      images,
+      ...(video ? { frame: video.previewFrame, atlas } : {}),
+    });
+  }
+
+  /** The page shows another frame of the video edit: the next preview shows it (at once when no step runs). */
+  private async previewFrame(frame: number): Promise<void> {
+    const job = this.edit.job;
+    if (!isVideoJob(job)) {
+      this.fail('video', 'There is no video edit to show a frame of.', { command: 'previewFrame' });
+      return;
+    }
+    if (!Number.isFinite(frame)) {
+      this.fail('video', `Frame ${String(frame)} is not a frame number.`, { command: 'previewFrame' });
+      return;
+    }
+    this.videoFrame = Math.max(0, Math.min(job.frameCount - 1, Math.round(frame)));
+    // While steps run, the trainer's next preview shows it; otherwise render it now.
+    if (!this.machine.is('stopped', 'done', 'paused')) return;
+    try {
+      await this.gpu(() => this.renderPreview());
+    } catch (e) {
+      await this.recovery.jobError(e, 'previewFrame');
+    }
+  }
+
+  /** Renders or exports a video edit's frames, with new edits held off until it is done. */
+  private async whileRendering(command: 'renderVideo' | 'export', work: () => Promise<void>): Promise<void> {
+    if (this.rendering) {
+      this.fail('video', 'The video edit is already being rendered or downloaded; wait for it to finish.', {
+        command,
+      });
+      return;
+    }
+    this.rendering = true;
+    try {
+      await work();
+    } finally {
+      this.rendering = false;
+    }
   }
 
   /** A step failed, not because of the device: out of memory keeps the edit; anything else is reported. */
@@ -564,11 +791,12 @@ export class EditController {
       return;
     }
     // Read the whole file before anything is replaced: a bad file leaves the current edit as it is.
-    let unwrapped;
+    let unwrapped: UnwrappedSession;
+    let meta: Record<string, string>;
     try {
       unwrapped = unwrapSession(cmd.bytes);
       // The job's own session too, before a model loads or a device opens.
-      readJobSession(unwrapped.job);
+      meta = readJobSession(unwrapped.job).tensors.metadata;
     } catch (e) {
       const known = e instanceof SessionFileError || e instanceof SessionRestoreError;
       this.fail('session', known ? e.message : `This file is not a session: ${message(e)}`, {
@@ -576,18 +804,10 @@ export class EditController {
       });
       return;
     }
-    const image = unwrapped.image ?? (cmd.image ? this.platform.readPixels(cmd.image) : null);
-    if (!image) {
-      this.fail(
-        'session',
-        'This session file carries no photo. Drop the photo it was made from first, then open it again.',
-        {
-          command: 'openSession',
-        },
-      );
-      return;
-    }
-    const quality = (unwrapped.info?.quality as AppQuality | undefined) ?? 'standard';
+    const input =
+      meta.video !== undefined ? await this.videoSessionInput(unwrapped, meta) : this.imageSessionInput(cmd, unwrapped);
+    if (!input) return;
+    const quality = input.quality;
     const before = this.resting();
     this.activeWork = 'image';
     this.requests.reset();
@@ -605,10 +825,10 @@ export class EditController {
         await this.gpu(async () => {
           const engine = await this.device.open();
           this.busy('restore', 'Opening the session…');
-          const job = await this.ctx.jobs.restore(engine, model, image, unwrapped.job);
+          const job = await this.restoreJob(engine, model, input, unwrapped.job);
           previous?.dispose();
           this.edit.job = job;
-          this.edit.input = { image, quality };
+          this.edit.input = input;
           this.edit.checkpoint = { bytes: unwrapped.job, step: job.stepsDone, at: performance.now() };
           this.edit.fallback = null;
         });
@@ -629,7 +849,8 @@ export class EditController {
         totalSteps: job.totalSteps,
         config: job.config,
         quality,
-        image: unwrapped.image ? { ...unwrapped.image, data: unwrapped.image.data.slice() } : null,
+        image: unwrapped.image && !input.video ? { ...unwrapped.image, data: unwrapped.image.data.slice() } : null,
+        ...(input.video ? { video: this.videoInfo() } : {}),
       });
       this.trainer.newEdit();
       this.announceStart();
@@ -644,5 +865,71 @@ export class EditController {
     }
   }
 
-  // ------------------------------------------------------------------------------------------------ export
+  /** An image session's input: the photo in the file, else the page's. Null when there is none (the page told). */
+  private imageSessionInput(cmd: OpenSessionCommand, unwrapped: UnwrappedSession): ExportInput | null {
+    const image = unwrapped.image ?? (cmd.image ? this.platform.readPixels(cmd.image) : null);
+    if (!image) {
+      this.fail(
+        'session',
+        'This session file carries no photo. Drop the photo it was made from first, then open it again.',
+        { command: 'openSession' },
+      );
+      return null;
+    }
+    return { image, quality: (unwrapped.info?.quality as AppQuality | undefined) ?? 'standard' };
+  }
+
+  /**
+   * A video session's input: the loaded clip's decomposition, checked against what the session edits (its layer,
+   * and the clip's size and frame count when the file records them). Null when it cannot be opened (the page told).
+   */
+  private async videoSessionInput(
+    unwrapped: UnwrappedSession,
+    meta: Record<string, string>,
+  ): Promise<ExportInput | null> {
+    const command = 'openSession';
+    let settings;
+    try {
+      settings = readVideoSettings(meta);
+    } catch (e) {
+      this.fail('session', message(e), { command });
+      return null;
+    }
+    if (!this.clips.loadedClip || this.clips.hasForeground === null) {
+      this.fail(
+        'session',
+        'This session is a video edit: add the clip it was made from and decompose it (or open its saved ' +
+          'decomposition) first, then open the session again.',
+        { command },
+      );
+      return null;
+    }
+    const source = await this.videoSource(command);
+    if (!source) return null;
+    const { clip } = source;
+    const made = unwrapped.info?.clip;
+    if (made && (made.width !== clip.width || made.height !== clip.height || made.frames !== clip.frames.length)) {
+      this.fail(
+        'session',
+        new SessionRestoreError(
+          `This session was made on a ${made.width}×${made.height} px clip of ${made.frames} frames; the clip ` +
+            `loaded is ${clip.width}×${clip.height} px with ${clip.frames.length} frames. Import the clip it was ` +
+            'made from with the same trim and size.',
+        ).message,
+        { command },
+      );
+      return null;
+    }
+    if (settings.layer === 'foreground' && !source.hasForeground) {
+      this.fail(
+        'session',
+        'This session edits the foreground layer; the loaded decomposition has none (background only). Decompose ' +
+          'the clip with two layers, then open the session again.',
+        { command },
+      );
+      return null;
+    }
+    const quality = (unwrapped.info?.quality as AppQuality | undefined) ?? 'standard';
+    return { image: clip.frames[0], quality, video: { source, quality, layer: settings.layer } };
+  }
 }

@@ -8,10 +8,11 @@ import * as ort from 'onnxruntime-web';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import { EditController } from './editController';
 import { DeviceSession } from './deviceSession';
-import { editJobFactory } from './jobFactory';
+import { editJobFactory, videoJobFactory, visionTowers } from './jobFactory';
 import { ModelLoader } from './modelLoader';
 import { atlasRunFactory } from './atlasRun';
 import { importClip } from '../video/media/importClip.browser';
+import { encodeVideo } from '../video/media/encodeVideo.browser';
 import { transferablesOf, type EditCommand, type EditEvent } from './protocol';
 import type { RgbaImage } from '../edit/jobTypes';
 import type { WorkerPlatform } from './workerTypes';
@@ -45,17 +46,21 @@ const platform: WorkerPlatform = {
     img.close();
     return { width, height, data: ctx.getImageData(0, 0, width, height, { colorSpace: 'srgb' }).data };
   },
+  encodeVideo: (o) => encodeVideo(o),
 };
 
 // onnxruntime-web's WASM threads are module workers of the chunk that holds onnxruntime (possibly this file),
 // named "em-pthread…": they must not run the edit worker.
 if (!self.name?.startsWith('em-pthread')) {
   let debug = false;
+  // One CLIP vision tower per device, shared by image and video edits.
+  const towers = visionTowers();
   const controller = new EditController({
     platform,
     device: (onLost) => new DeviceSession({ gpu: () => navigator.gpu, onLost, debug: () => debug }),
     models: new ModelLoader(),
-    jobs: editJobFactory(),
+    jobs: editJobFactory(towers),
+    videoJobs: videoJobFactory(towers),
     clipImporter: (input, options, onProgress, signal) =>
       importClip(input, options, (p) => onProgress(p.done, p.total), signal),
     atlases: atlasRunFactory(),

@@ -7,16 +7,37 @@
 import type { RenderKind, RgbaImage } from '../edit/jobTypes';
 import { GpuOutOfMemoryError } from '../gpu/errors';
 import { fullResolutionExport } from '../edit/qualityLevels';
-import type { AppQuality, ExportCommand, ExportKind } from './protocol';
+import type { EditLayer } from '../video/edit/layerData';
+import type { VideoQuality } from '../video/edit/videoConfig';
+import {
+  VIDEO_EXPORT_KINDS,
+  type AppQuality,
+  type ExportCommand,
+  type ExportKind,
+  type VideoExportKind,
+} from './protocol';
 import type { Recovery } from './recovery';
 import type { WorkerContext } from './workerContext';
 import { wrapSession } from './sessionFile';
-import type { TrainableJob, WorkerPlatform } from './workerTypes';
+import type { TrainableJob, VideoSource, WorkerPlatform } from './workerTypes';
+
+/** What a video edit was made from (what a recovery restores it on). */
+export interface VideoInput {
+  source: VideoSource;
+  quality: VideoQuality;
+  layer: EditLayer;
+}
 
 export interface ExportInput {
+  /** The photo; for a video edit, the clip's first frame (its size is the clip's). */
   image: RgbaImage;
   quality: AppQuality;
+  /** Set for a video edit. */
+  video?: VideoInput;
 }
+
+export const isVideoExportKind = (kind: ExportKind): kind is VideoExportKind =>
+  (VIDEO_EXPORT_KINDS as readonly string[]).includes(kind);
 
 export interface ExportResult {
   blob: Blob;
@@ -37,11 +58,16 @@ export interface ExportContext {
 
 const sizeText = (s: { width: number; height: number }) => `${s.width}×${s.height} px`;
 
-/** The session file: settings, generator, optimizer state and the photo. */
+/**
+ * The session file: settings, generator, optimizer state and the photo. A video edit's carries no photo but the
+ * clip's size and frame count: it reopens on that clip's decomposition.
+ */
 export async function exportSession(ctx: ExportContext): Promise<ExportResult> {
-  const bytes = wrapSession(await ctx.watch(ctx.job.saveSession()), ctx.input.image, {
+  const clip = ctx.input.video?.source.clip;
+  const bytes = wrapSession(await ctx.watch(ctx.job.saveSession()), clip ? null : ctx.input.image, {
     quality: ctx.input.quality,
     savedAt: new Date().toISOString(),
+    ...(clip ? { clip: { width: clip.width, height: clip.height, frames: clip.frames.length } } : {}),
   });
   return { blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }) };
 }
@@ -88,6 +114,10 @@ export function exportFilename(kind: ExportKind, stem = 'text2live'): string {
     greenscreen: `${stem}-greenscreen.png`,
     session: `${stem}-session.safetensors`,
     atlas: `${stem}-atlas.safetensors`,
+    video: `${stem}-edited.mp4`,
+    frames: `${stem}-frames.zip`,
+    layers: `${stem}-layer-frames.zip`,
+    'atlas-edit': `${stem}-atlas-edit.png`,
   };
   return names[kind];
 }
@@ -120,6 +150,7 @@ export async function runExport(
     const result = await ctx.serial(async () => {
       if (cmd.kind === 'session') return exportSession(exportCtx);
       if (cmd.kind === 'atlas') throw new Error('A decomposition is downloaded through its clip, not an edit.');
+      if (isVideoExportKind(cmd.kind)) throw new Error(`A ${cmd.kind} download is a video edit's (videoExport.ts).`);
       ctx.busy('export', `Rendering the ${cmd.kind === 'edit' ? 'edit layer' : cmd.kind}…`);
       return exportRender(exportCtx, cmd.kind, fullSize);
     });

@@ -19,14 +19,27 @@ import type { ClipImportOptions } from '../video/media/importOptions';
 import type { RunStateEvent } from './runState';
 import type { StepTimingSummary } from './stepTiming';
 import type { AppQuality } from '../edit/qualityLevels';
+import type { EditLayer } from '../video/edit/layerData';
+import type { VideoQuality } from '../video/edit/videoConfig';
 
 export type { AppQuality } from '../edit/qualityLevels';
 
+/** A video edit's downloads: the edited clip (MP4, WebM where no MP4 codec encodes), its frames as PNGs in a zip,
+ * the RGBA edit layer's frames in a zip, and the edited atlas as PNG. */
+export const VIDEO_EXPORT_KINDS = ['video', 'frames', 'layers', 'atlas-edit'] as const;
+export type VideoExportKind = (typeof VIDEO_EXPORT_KINDS)[number];
+
 /**
- * What can be downloaded: the four renders as PNG, the session (settings + generator + optimizer state), or a clip's
- * decomposition (atlas.safetensors).
+ * What can be downloaded: the four renders as PNG, the session (settings + generator + optimizer state), a clip's
+ * decomposition (atlas.safetensors), or a video edit's outputs.
  */
-export type ExportKind = RenderKind | 'session' | 'atlas';
+export type ExportKind = RenderKind | 'session' | 'atlas' | VideoExportKind;
+
+/** The encoder's bitrate for the edited clip. */
+export type VideoExportQuality = 'low' | 'medium' | 'high';
+
+/** What a frame of a video edit can show (the image editor's views per frame). */
+export type VideoFrameView = 'composite' | 'edit' | 'alpha' | 'greenscreen' | 'input';
 
 /** A model file the user picked from disk, with its path inside the model folder when known. */
 export interface PickedModelFile {
@@ -81,6 +94,19 @@ export interface StartCommand {
   quality: AppQuality;
 }
 
+/** Starts a video edit of the loaded clip's decomposition (the clip must be imported and decomposed). */
+export interface StartVideoCommand {
+  type: 'startVideo';
+  model: ModelSpec;
+  /** Prompts, seed and overrides on top of the video quality level's configuration. */
+  config: Partial<EditConfig>;
+  quality: VideoQuality;
+  /** The layer to edit; null: the default (spec: the preset's, else foreground when a source/ROI text is given). */
+  layer: EditLayer | null;
+  /** The preset the prompts came from, if any (for the default layer). */
+  preset?: string;
+}
+
 export interface OpenSessionCommand {
   type: 'openSession';
   model: ModelSpec;
@@ -92,6 +118,8 @@ export interface OpenSessionCommand {
 export interface ExportCommand {
   type: 'export';
   kind: ExportKind;
+  /** For kind 'video': the encoder's bitrate. Default 'medium'. */
+  videoQuality?: VideoExportQuality;
   /**
    * Render the PNG at the photo's own resolution (the generator is fully convolutional), within the device's limits;
    * false: at the working size. Default: what the quality level does.
@@ -128,6 +156,11 @@ export type EditCommand =
   /** Cancels the model download (the bytes so far are kept for the next try). */
   | { type: 'cancelModel' }
   | StartCommand
+  | StartVideoCommand
+  /** A video edit: which frame the live preview shows (a `preview` for it comes back while not training too). */
+  | { type: 'previewFrame'; frame: number }
+  /** A video edit: render every frame of the current edit for the player (`videoFrame` events, then `videoRendered`). */
+  | { type: 'renderVideo' }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -191,8 +224,29 @@ export interface PreviewEvent {
   step: number;
   width: number;
   height: number;
-  /** One bitmap per render (transferred). */
+  /** One bitmap per render (transferred). For a video edit: the renders of frame `frame`. */
   images: Record<RenderKind, ImageBitmap>;
+  /** A video edit: the frame the images show, and the edited atlas (RGBA: edit colour and α), transferred. */
+  frame?: number;
+  atlas?: ImageBitmap;
+}
+
+/** What the page knows of a video edit besides the image edit's fields. */
+export interface VideoEditInfo {
+  layer: EditLayer;
+  frames: number;
+  frameRate: number;
+  quality: VideoQuality;
+}
+
+/** One rendered frame of a video edit for the player (transferred). */
+export interface VideoFrameEvent {
+  type: 'videoFrame';
+  /** Steps the edit had when the frame was rendered. */
+  step: number;
+  frame: number;
+  frames: number;
+  images: Record<VideoFrameView, ImageBitmap>;
 }
 
 export interface StartedEvent {
@@ -209,6 +263,8 @@ export interface StartedEvent {
   quality: AppQuality;
   /** Whether PNG downloads render at the photo's full size by default at this quality level. */
   fullResolutionExport: boolean;
+  /** Set for a video edit. */
+  video?: VideoEditInfo;
 }
 
 export interface SessionOpenedEvent {
@@ -219,6 +275,8 @@ export interface SessionOpenedEvent {
   quality: AppQuality;
   /** The photo stored in the session file (null when the session carried none and the page's photo was used). */
   image: RgbaImage | null;
+  /** Set when the session is a video edit (reopened on the loaded clip's decomposition). */
+  video?: VideoEditInfo;
 }
 
 export interface ExportedEvent {
@@ -321,6 +379,11 @@ export type EditEvent =
   | { type: 'memoryLimit'; limitBytes: number | null; usedBytes: number; peakBytes: number }
   | SessionOpenedEvent
   | ExportedEvent
+  /** A long export (a video, a zip of frames) is under way: frames done of total. */
+  | { type: 'exportProgress'; kind: ExportKind; done: number; total: number }
+  | VideoFrameEvent
+  /** Every frame of `renderVideo` was sent, for the edit at `step`. */
+  | { type: 'videoRendered'; step: number; frames: number }
   | { type: 'clipProgress'; done: number; total: number }
   /** A clip was imported (it replaces the one before); `strip`: a few of its frames, small (transferred). */
   | { type: 'clipImported'; clip: ClipInfo; strip: ImageBitmap[]; stripFrames: number[] }
@@ -340,7 +403,8 @@ export type EventOf<T extends EditEventType> = Extract<EditEvent, { type: T }>;
 
 /** The objects of an event to transfer rather than copy. */
 export function transferablesOf(event: EditEvent): Transferable[] {
-  if (event.type === 'preview') return Object.values(event.images);
+  if (event.type === 'preview') return [...Object.values(event.images), ...(event.atlas ? [event.atlas] : [])];
+  if (event.type === 'videoFrame') return Object.values(event.images);
   if (event.type === 'atlasPreview') return Object.values(event.images).filter((b): b is ImageBitmap => b !== null);
   if (event.type === 'clipImported') return [...event.strip];
   if (event.type === 'sessionOpened' && event.image) return [event.image.data.buffer];

@@ -46,9 +46,7 @@ export class Recovery {
         await this.ctx.serial(async () => {
           const engine = await this.ctx.device.open();
           this.ctx.busy('restore', `Continuing on a new GPU device from step ${fromStep}…`);
-          this.ctx.edit.job = await this.ctx.device.watch(
-            this.ctx.jobs.restore(engine, model, input.image, checkpoint.bytes),
-          );
+          this.ctx.edit.job = await this.ctx.device.watch(this.ctx.restoreJob(engine, model, input, checkpoint.bytes));
         });
         this.ctx.post({
           type: 'recovered',
@@ -92,16 +90,20 @@ export class Recovery {
       command === 'export'
         ? 'This download needs more GPU memory than this device has.'
         : `The ${input ? qualityLabel(input.quality) : 'chosen'} quality level needs more GPU memory than this device has` +
-          (input ? ` for this ${input.image.width}×${input.image.height} px photo.` : '.');
+          (input?.video
+            ? ` for this ${input.image.width}×${input.image.height} px, ${input.video.source.clip.frames.length}-frame clip.`
+            : input
+              ? ` for this ${input.image.width}×${input.image.height} px photo.`
+              : '.');
     const keptText =
       kept && !running
-        ? `Your photo, prompts, model and ${kept.previous ? 'previous edit' : `edit (at step ${kept.checkpoint.step})`} are kept.`
-        : 'Your photo, prompts and model are kept.';
+        ? `Your ${input?.video ? 'clip' : 'photo'}, prompts, model and ${kept.previous ? 'previous edit' : `edit (at step ${kept.checkpoint.step})`} are kept.`
+        : `Your ${input?.video ? 'clip' : 'photo'}, prompts and model are kept.`;
     this.ctx.fail('out-of-memory', e.message, {
       command,
       hint:
         exportHint ??
-        `${what} Choose a lower quality level (a smaller working size) or a smaller photo, then start again. ${keptText}`,
+        `${what} Choose a lower quality level (a smaller working size) or ${input?.video ? 'import the clip smaller' : 'a smaller photo'}, then start again. ${keptText}`,
     });
     if (running) return;
     if (kept) await this.keep(kept);
@@ -129,7 +131,7 @@ export class Recovery {
       if (!model) throw new Error('The CLIP model is not loaded.');
       await this.ctx.gpu(async () => {
         const engine = await this.ctx.device.open();
-        this.ctx.edit.job = await this.ctx.jobs.restore(engine, model, kept.input.image, kept.checkpoint.bytes);
+        this.ctx.edit.job = await this.ctx.restoreJob(engine, model, kept.input, kept.checkpoint.bytes);
       });
       const job = this.ctx.edit.job!;
       this.ctx.announceStart();

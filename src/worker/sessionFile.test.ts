@@ -47,4 +47,17 @@ describe('session file', () => {
     const twice = wrapSession(unwrapSession(once).job, image, { quality: 'preview', savedAt: 'x' });
     expect(twice.byteLength).toBe(once.byteLength);
   });
+
+  it('wraps a video edit without a photo, with the clip it was made on', () => {
+    const clip = { width: 8, height: 6, frames: 3 };
+    const wrapped = wrapSession(jobSession(), null, { quality: 'standard', savedAt: 'x', clip });
+    const back = unwrapSession(wrapped);
+    expect(back.image).toBeNull();
+    expect(back.info).toEqual({ version: 1, quality: 'standard', savedAt: 'x', clip });
+    expect(decodeSafetensors(back.job).metadata).toEqual(decodeSafetensors(jobSession()).metadata);
+    const bad = encodeSafetensors([], {
+      [APP_METADATA_KEY]: JSON.stringify({ version: 1, quality: 'tiny', savedAt: 'x', clip: { width: -1 } }),
+    });
+    expect(() => unwrapSession(bad)).toThrow(/clip/);
+  });
 });

@@ -30,6 +30,14 @@ export interface AppSessionInfo {
   quality: AppQuality;
   /** When the file was written (ISO 8601). */
   savedAt: string;
+  /** A video edit: the clip it was made on (a session reopens only on a decomposition of that size). */
+  clip?: SessionClip;
+}
+
+export interface SessionClip {
+  width: number;
+  height: number;
+  frames: number;
 }
 
 export class SessionFileError extends Error {
@@ -57,16 +65,21 @@ function rawTensors(layout: SafetensorsLayout, skip: string): RawTensor[] {
     .map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: layout.data.subarray(t.begin, t.end) }));
 }
 
-/** The job's session with the photo and the app's metadata added (a photo already in it is replaced). */
+/**
+ * The job's session with the photo and the app's metadata added (a photo already in it is replaced). A video edit
+ * carries no photo (`image` null): it reopens on the clip's decomposition.
+ */
 export function wrapSession(
   jobSession: Uint8Array,
-  image: RgbaImage,
+  image: RgbaImage | null,
   info: Omit<AppSessionInfo, 'version'>,
 ): Uint8Array {
   const layout = readLayout(jobSession);
-  const pixels = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
   const tensors = rawTensors(layout, INPUT_TENSOR);
-  tensors.push({ name: INPUT_TENSOR, dtype: 'U8', shape: [image.height, image.width, 4], bytes: pixels });
+  if (image) {
+    const pixels = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+    tensors.push({ name: INPUT_TENSOR, dtype: 'U8', shape: [image.height, image.width, 4], bytes: pixels });
+  }
   const metadata = { ...layout.metadata, [APP_METADATA_KEY]: JSON.stringify({ version: 1, ...info }) };
   return encodeRawSafetensors(tensors, metadata);
 }
@@ -101,7 +114,18 @@ function parseInfo(raw: string): AppSessionInfo {
     );
   }
   if (typeof o.savedAt !== 'string') throw new SessionFileError('The session file has no valid saving time.');
-  return { version: 1, quality: o.quality as AppQuality, savedAt: o.savedAt };
+  const info: AppSessionInfo = { version: 1, quality: o.quality as AppQuality, savedAt: o.savedAt };
+  if (o.clip !== undefined) info.clip = parseClip(o.clip);
+  return info;
+}
+
+function parseClip(v: unknown): SessionClip {
+  const c = (v && typeof v === 'object' ? v : {}) as Record<string, unknown>;
+  const ok = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x > 0 && x <= MAX_SESSION_PHOTO_SIDE;
+  if (!ok(c.width) || !ok(c.height) || !ok(c.frames)) {
+    throw new SessionFileError("The session file's clip (width, height, frames) is malformed.");
+  }
+  return { width: c.width as number, height: c.height as number, frames: c.frames as number };
 }
 
 function readPhoto(layout: SafetensorsLayout): RgbaImage | null {

@@ -3,10 +3,11 @@
  * with the machine, the device, the models, the jobs and the ways to tell the page. The controller builds it; the
  * recovery (`recovery.ts`) and the training loop work through it.
  */
+import type { Engine } from '../gpu/engine';
 import type { BusyPhase, EditCommand, ErrorKind } from './protocol';
 import type { DeviceLike } from './editController';
 import type { ExportInput } from './exporter';
-import type { ModelLoaderLike } from './modelLoader';
+import type { LoadedModel, ModelLoaderLike } from './modelLoader';
 import type { RunState, RunStateMachine } from './runState';
 import type { RunRequests } from './trainer';
 import type { JobFactory, TrainableJob, WorkerPlatform } from './workerTypes';
@@ -90,6 +91,8 @@ export interface WorkerContext {
   readonly device: DeviceLike;
   readonly models: ModelLoaderLike;
   readonly jobs: JobFactory;
+  /** Restores an edit from its session on `engine`: the image job on its photo, a video job on its decomposition. */
+  restoreJob(engine: Engine, model: LoadedModel, input: ExportInput, session: Uint8Array): Promise<TrainableJob>;
   readonly edit: CurrentEdit;
   readonly requests: RunRequests;
   readonly platform: WorkerPlatform;

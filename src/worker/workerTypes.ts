@@ -6,8 +6,43 @@
 import type { EditConfig } from '../edit/config';
 import type { EditRenders, RgbaImage, StepReport } from '../edit/jobTypes';
 import type { Engine } from '../gpu/engine';
+import type { EditLayer } from '../video/edit/layerData';
+import type { VideoQuality } from '../video/edit/videoConfig';
+import type { VideoClip } from '../video/media/videoClip';
 import type { LoadedModel } from './modelLoader';
-import type { EditEvent } from './protocol';
+import type { EditEvent, VideoExportQuality } from './protocol';
+
+/**
+ * What the worker hands the video encoder (encodeVideo.browser.ts; a fake in tests): the frames one at a time, the
+ * clip's audio span to copy. Structural, so the controller does not depend on the browser module.
+ */
+export interface EncodeVideoOptions {
+  width: number;
+  height: number;
+  frameCount: number;
+  frameRate: number;
+  /** Frame i of the output (called in order, each once). */
+  frame: (i: number) => Promise<RgbaImage>;
+  quality?: VideoExportQuality;
+  /** The input's audio to pass through (the kept frames' span of the source's timeline, seconds). */
+  audio?: { source: Blob; startSeconds: number; durationSeconds: number } | null;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface EncodedVideo {
+  bytes: Uint8Array;
+  mimeType: string;
+  container: 'mp4' | 'webm';
+  codec: string;
+  width: number;
+  height: number;
+  frameRate: number;
+  frameCount: number;
+  hasAudio: boolean;
+  /** Why an audio source gave no audio. */
+  audioNote?: string;
+}
 
 export interface WorkerPlatform {
   post(event: EditEvent): void;
@@ -16,6 +51,8 @@ export interface WorkerPlatform {
   encodePng(img: RgbaImage): Promise<Blob>;
   /** 8-bit pixels of a photo the page sent as a bitmap or as pixels. */
   readPixels(img: RgbaImage | ImageBitmap): RgbaImage;
+  /** The edited clip as MP4 (WebM where no MP4 codec encodes), with the input's audio when it can be copied. */
+  encodeVideo(o: EncodeVideoOptions): Promise<EncodedVideo>;
 }
 
 /** The part of EditJob the worker drives. */
@@ -30,6 +67,57 @@ export interface TrainableJob {
   render(opts?: { fullResolution?: boolean }): Promise<EditRenders>;
   saveSession(): Promise<Uint8Array>;
   dispose(): void;
+}
+
+/** One frame of a video edit: the image edit's four renders of it, and the original frame. */
+export interface VideoFrameRenders extends EditRenders {
+  input: RgbaImage;
+}
+
+/**
+ * The part of a video edit (VideoEditJob on a clip's decomposition) the worker drives: a TrainableJob whose
+ * `render()` shows the preview frame, plus the edited atlas and every frame.
+ */
+export interface VideoTrainableJob extends TrainableJob {
+  readonly kind: 'video';
+  readonly layer: EditLayer;
+  readonly frameCount: number;
+  readonly frameRate: number;
+  /** The frame `render()` shows (clamped to the clip). */
+  previewFrame: number;
+  /** The edited atlas as RGBA (edit colour and α); computed once per step. */
+  renderAtlas(): Promise<RgbaImage>;
+  renderFrame(t: number): Promise<VideoFrameRenders>;
+}
+
+export function isVideoJob(job: TrainableJob | null | undefined): job is VideoTrainableJob {
+  return (job as Partial<VideoTrainableJob> | null | undefined)?.kind === 'video';
+}
+
+/** What a video edit is made from: the clip and its decomposition (atlas.safetensors bytes). */
+export interface VideoSource {
+  clip: VideoClip;
+  atlas: Uint8Array;
+  /** The decomposition has a foreground layer (not background only). */
+  hasForeground: boolean;
+}
+
+export interface VideoJobSettings {
+  layer: EditLayer;
+  quality: VideoQuality;
+  /** The resolved configuration (resolveVideoConfig). */
+  config: EditConfig;
+}
+
+export interface VideoJobFactory {
+  create(
+    engine: Engine,
+    model: LoadedModel,
+    source: VideoSource,
+    settings: VideoJobSettings,
+  ): Promise<VideoTrainableJob>;
+  /** From a video session (its layer and density are in it). */
+  restore(engine: Engine, model: LoadedModel, source: VideoSource, session: Uint8Array): Promise<VideoTrainableJob>;
 }
 
 export interface JobFactory {
