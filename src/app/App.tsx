@@ -3,7 +3,11 @@ import { AdvancedSettings } from './components/AdvancedSettings';
 import { DecomposePanel } from './components/DecomposePanel';
 import { Downloads } from './components/Downloads';
 import { ModeSwitch } from './components/ModeSwitch';
+import { VideoDownloads } from './components/VideoDownloads';
+import { VideoEditForm } from './components/VideoEditForm';
+import { VideoEditPanel } from './components/VideoEditPanel';
 import { VideoInput } from './components/VideoInput';
+import { VideoPlayer } from './components/VideoPlayer';
 import { ModelPanel } from './components/ModelPanel';
 import { Notices } from './components/Notices';
 import { PhotoInput } from './components/PhotoInput';
@@ -19,6 +23,8 @@ export function App() {
   const connect = useApp((s) => s.connect);
   const debug = useApp((s) => s.url.debug);
   const mode = useApp((s) => s.mode);
+  // The video edit is offered once the clip is decomposed (or a video edit was opened from a session).
+  const editable = useApp((s) => s.clip !== null && (s.videoRun.decomposed || s.videoRun.info !== null));
   const [gpuOpen, setGpuOpen] = useState<boolean | null>(null);
   // The worker opens the GPU device and reports it; the page never opens one itself.
   useEffect(() => connect(), [connect]);
@@ -66,9 +72,22 @@ export function App() {
                 <>
                   <div className="editor-controls">
                     <VideoInput />
+                    {editable && (
+                      <>
+                        <VideoEditForm />
+                        <ModelPanel />
+                      </>
+                    )}
                   </div>
                   <div className="editor-results">
                     <DecomposePanel />
+                    {editable && (
+                      <>
+                        <VideoEditPanel />
+                        <VideoPlayer />
+                        <VideoDownloads />
+                      </>
+                    )}
                     <Notices />
                   </div>
                 </>

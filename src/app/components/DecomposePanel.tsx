@@ -70,7 +70,9 @@ export function DecomposePanel() {
   const openAtlas = useApp((s) => s.openAtlas);
   const iterId = useId();
   const frameId = useId();
-  const state = run.state;
+  // While the clip is being edited the worker's run is the edit's (the video edit panel shows it).
+  const editing = useApp((s) => s.videoRun.info !== null || s.videoRun.pending);
+  const state = editing ? 'done' : run.state;
   const decomposed = atlas !== null && !busy;
   const canContinue = state === 'stopped' && atlas !== null && atlas.iteration < atlas.iterations;
   const percent = atlas ? (100 * atlas.iteration) / atlas.iterations : 0;
@@ -80,7 +82,7 @@ export function DecomposePanel() {
       <h2>
         <span id="decompose-heading">Decompose into layers</span>{' '}
         <span className={`badge state-${state}`} data-testid="run-state" data-state={state}>
-          {run.requested ? 'Preparing' : RUN_STATE_LABEL[state]}
+          {run.requested && !editing ? 'Preparing' : RUN_STATE_LABEL[state]}
         </span>
       </h2>
       <p className="help">
@@ -169,7 +171,7 @@ export function DecomposePanel() {
           )}
         </p>
         <p className="small activity" role="status">
-          {busy ? (run.activity ?? '') : ''}
+          {busy && !editing ? (run.activity ?? '') : ''}
         </p>
       </div>
       <fieldset className="views" aria-label="View">

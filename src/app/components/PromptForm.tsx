@@ -69,14 +69,16 @@ export function PromptForm() {
   );
 }
 
-function PromptField(props: {
-  name: keyof Prompts;
+/** One prompt's text field with its help (the photo form's and the video form's). */
+export function PromptField<K extends string = keyof Prompts>(props: {
+  name: K;
   label: string;
   help: string;
   value: string;
   required?: boolean;
   placeholder?: string;
-  onChange: (key: keyof Prompts, value: string) => void;
+  testId?: string;
+  onChange: (key: K, value: string) => void;
 }) {
   const id = useId();
   return (
@@ -97,6 +99,7 @@ function PromptField(props: {
         autoComplete="off"
         spellCheck
         aria-describedby={`${id}-help`}
+        data-testid={props.testId}
         onChange={(e) => props.onChange(props.name, e.currentTarget.value)}
       />
       <p className="help" id={`${id}-help`}>
@@ -158,18 +161,7 @@ function QualityPicker({ disabled }: { disabled: boolean }) {
             <span className="radio-title">{q.label}</span>
             <span className="muted small" id={descId}>
               {size} px, {steps} steps, {views} CLIP views.{' '}
-              {est !== null && Number.isFinite(est) ? (
-                <>
-                  <strong data-testid={`estimate-${level}`} data-seconds={est} data-basis={basis}>
-                    About {formatDuration(est)} on this GPU.
-                  </strong>{' '}
-                  {basis === 'measured'
-                    ? '(Measured on this photo.)'
-                    : '(Rough: scaled from a level that ran; its own first steps will measure it.)'}
-                </>
-              ) : (
-                'Time estimate after the first steps.'
-              )}
+              <EstimateText seconds={est} basis={basis} testId={`estimate-${level}`} on="photo" />
             </span>
           </label>
         );
@@ -178,7 +170,29 @@ function QualityPicker({ disabled }: { disabled: boolean }) {
   );
 }
 
-function SeedField({ disabled }: { disabled: boolean }) {
+/** A level's time estimate (or that there is none yet), as the quality pickers show it. */
+export function EstimateText(props: {
+  seconds: number | null;
+  basis: string | null;
+  testId: string;
+  /** What a measured estimate was measured on (“photo”, “clip”). */
+  on: string;
+}) {
+  const { seconds, basis } = props;
+  if (seconds === null || !Number.isFinite(seconds)) return <>Time estimate after the first steps.</>;
+  return (
+    <>
+      <strong data-testid={props.testId} data-seconds={seconds} data-basis={basis}>
+        About {formatDuration(seconds)} on this GPU.
+      </strong>{' '}
+      {basis === 'measured'
+        ? `(Measured on this ${props.on}.)`
+        : '(Rough: scaled from a level that ran; its own first steps will measure it.)'}
+    </>
+  );
+}
+
+export function SeedField({ disabled }: { disabled: boolean }) {
   const seed = useApp((s) => s.seed);
   const setSeed = useApp((s) => s.setSeed);
   const usedSeed = useApp((s) => s.run.seed);

@@ -1,5 +1,8 @@
-/** Start / Pause / Resume / Stop, the progress bar with speed and time left, and the live loss chart. */
-import { useId } from 'react';
+/**
+ * Start / Pause / Resume / Stop, the progress bar with speed and time left, and the live loss chart. The photo
+ * editor's training panel, and (with its own Start, test ids and heading) the video edit's.
+ */
+import { useId, type ReactNode } from 'react';
 import { formatBytes } from '../../gpu/formatBytes';
 import type { RunState } from '../../worker/runState';
 import { runBusy, useApp } from '../store';
@@ -11,42 +14,69 @@ import { LossChart } from './LossChart';
 const PAUSABLE: ReadonlySet<RunState> = new Set(['loadingModel', 'preparing', 'training']);
 const STOPPABLE: ReadonlySet<RunState> = new Set(['loadingModel', 'preparing', 'training', 'pausing', 'paused']);
 
-export function RunControls() {
+export interface RunControlsProps {
+  /** The heading (default “Training”). */
+  title?: string;
+  /** Start and why it cannot be pressed now; null: no Start button here (the form has it). Default: the photo's. */
+  start?: { onStart: () => void; missing: string | null } | null;
+  /** Prefix of the test ids (`run-state`, `step`, `progress-text`, `activity`): '' for photos, 'video-' for video. */
+  testIdPrefix?: string;
+  /** Whether the worker's run is this panel's (false: shown as not started, its buttons off). Default true. */
+  active?: boolean;
+  /** Shown between the progress and the loss chart (a live preview). */
+  children?: ReactNode;
+}
+
+export function RunControls(props: RunControlsProps) {
   const run = useApp((s) => s.run);
   const busy = useApp(runBusy);
   const hasInput = useApp((s) => s.input !== null);
   const hasPrompt = useApp((s) => s.prompts.edit.trim() !== '');
-  const start = useApp((s) => s.start);
+  const startPhoto = useApp((s) => s.start);
   const pause = useApp((s) => s.pause);
   const resume = useApp((s) => s.resume);
   const stop = useApp((s) => s.stop);
   const debug = useApp((s) => s.url.debug);
   const simulateDeviceLoss = useApp((s) => s.simulateDeviceLoss);
+  const missingId = useId();
+  const headingId = useId();
+  const tid = (name: string) => `${props.testIdPrefix ?? ''}${name}`;
 
-  const state = run.state;
-  const label = run.requested ? 'Preparing' : RUN_STATE_LABEL[state];
+  const active = props.active ?? true;
+  const start =
+    props.start === undefined
+      ? {
+          onStart: () => void startPhoto(),
+          missing: !hasInput ? 'Add a photo to start.' : !hasPrompt ? 'Describe the edit layer to start.' : null,
+        }
+      : props.start;
+  const state: RunState = active ? run.state : 'idle';
+  const label = active && run.requested ? 'Preparing' : RUN_STATE_LABEL[state];
   const canContinue = state === 'stopped' && run.step < run.totalSteps && !run.requested;
-  const percent = run.totalSteps > 0 ? (100 * run.step) / run.totalSteps : 0;
-  const missing = !hasInput ? 'Add a photo to start.' : !hasPrompt ? 'Describe the edit layer to start.' : null;
+  const totalSteps = active ? run.totalSteps : 0;
+  const percent = totalSteps > 0 ? (100 * run.step) / totalSteps : 0;
+  const missing = start?.missing ?? null;
 
   return (
-    <section className="card run" aria-labelledby="run-heading">
+    <section className="card run" aria-labelledby={headingId}>
       <h2>
-        <span id="run-heading">Training</span>{' '}
-        <span className={`badge state-${state}`} data-testid="run-state" data-state={state}>
+        <span id={headingId}>{props.title ?? 'Training'}</span>{' '}
+        <span className={`badge state-${state}`} data-testid={tid('run-state')} data-state={state}>
           {label}
         </span>
       </h2>
       <div className="actions" role="group" aria-label="Training controls">
-        <button
-          type="button"
-          className="primary"
-          onClick={() => void start()}
-          disabled={busy || missing !== null}
-          aria-describedby={missing ? 'start-missing' : undefined}
-        >
-          {state === 'idle' || state === 'failed' ? 'Start' : 'Start over'}
-        </button>
+        {start && (
+          <button
+            type="button"
+            className="primary"
+            onClick={start.onStart}
+            disabled={busy || missing !== null}
+            aria-describedby={missing ? missingId : undefined}
+          >
+            {state === 'idle' || state === 'failed' ? 'Start' : 'Start over'}
+          </button>
+        )}
         {state === 'paused' || state === 'pausing' ? (
           <button type="button" onClick={resume}>
             Resume
@@ -56,7 +86,7 @@ export function RunControls() {
             Continue training
           </button>
         ) : (
-          <button type="button" onClick={pause} disabled={!PAUSABLE.has(state) || run.requested !== null}>
+          <button type="button" onClick={pause} disabled={!PAUSABLE.has(state) || (active && run.requested !== null)}>
             Pause
           </button>
         )}
@@ -71,21 +101,21 @@ export function RunControls() {
       </div>
       {debug && <SimulatedMemory busy={busy} />}
       {missing && (
-        <p className="muted small" id="start-missing">
+        <p className="muted small" id={missingId}>
           {missing}
         </p>
       )}
       <div className="progress">
         <progress
           max={100}
-          value={run.totalSteps > 0 || !busy ? percent : undefined}
-          aria-label="Training progress"
-          aria-valuetext={run.totalSteps > 0 ? `Step ${run.step} of ${run.totalSteps}` : 'Not started'}
+          value={totalSteps > 0 || !busy || !active ? percent : undefined}
+          aria-label={`${props.title ?? 'Training'} progress`}
+          aria-valuetext={totalSteps > 0 ? `Step ${run.step} of ${totalSteps}` : 'Not started'}
         />
-        <p className="small stats" aria-live="off" data-testid="progress-text">
-          {run.totalSteps > 0 ? (
+        <p className="small stats" aria-live="off" data-testid={tid('progress-text')}>
+          {totalSteps > 0 ? (
             <>
-              Step <strong data-testid="step">{run.step}</strong> of {run.totalSteps}
+              Step <strong data-testid={tid('step')}>{run.step}</strong> of {totalSteps}
               {run.stepsPerSecond > 0 && (
                 <>
                   {' · '}
@@ -103,17 +133,18 @@ export function RunControls() {
             'Not started.'
           )}
         </p>
-        {run.workingSize && (
+        {active && run.workingSize && (
           <p className="small muted">
             Working size {run.workingSize.width}×{run.workingSize.height} px
             {run.seed !== null ? `, seed ${run.seed}` : ''}.
           </p>
         )}
-        <p className="small activity" role="status" data-testid="activity">
-          {run.activity ?? ''}
+        <p className="small activity" role="status" data-testid={tid('activity')}>
+          {active ? (run.activity ?? '') : ''}
         </p>
       </div>
-      <LossChart />
+      {props.children}
+      {active && <LossChart />}
     </section>
   );
 }

@@ -1,5 +1,5 @@
 /**
- * The page's store (zustand): the input, model, run and view slices put together, and the worker's events routed
+ * The page's store (zustand): the input, model, run, view, video and video edit slices put together, and the worker's events routed
  * to each slice. The worker client is made on first use and lives with the store (no module-level state), so a test
  * can make a store of its own around a fake client.
  */
@@ -10,10 +10,12 @@ import { createModelSlice } from './modelSlice';
 import { createRunSlice } from './runSlice';
 import type { AppState, SliceContext } from './types';
 import { readUrlOptions, type UrlOptions } from './urlOptions';
+import { createVideoEditSlice } from './videoEditSlice';
 import { createVideoSlice } from './videoSlice';
 import { createViewSlice } from './viewSlice';
 
 export { runBusy } from './runSlice';
+export { hasForeground, presetsForClip, shownDefaultLayer, videoEstimate, videoStartBlocker } from './videoEditSlice';
 export type * from './types';
 export { readUrlOptions, type UrlOptions } from './urlOptions';
 
@@ -43,6 +45,7 @@ export function createAppStore(makeClient: () => EditClientLike, url: UrlOptions
       createModelSlice(ctx),
       createRunSlice(ctx),
       createVideoSlice(ctx),
+      createVideoEditSlice(ctx),
     ];
     return Object.assign({}, ...slices.map((s) => s.state)) as AppState;
   });

@@ -99,7 +99,8 @@ export function createInputSlice({ set, get, url }: SliceContext): Slice<InputSl
   return {
     state,
     onEvent(ev) {
-      if (ev.type !== 'sessionOpened') return;
+      // A video session's settings are the video edit form's.
+      if (ev.type !== 'sessionOpened' || ev.video) return;
       // The opened edit's settings become the form's.
       const cfg = ev.config;
       set({

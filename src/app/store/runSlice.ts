@@ -197,8 +197,9 @@ function onRunEvent(ev: EditEvent, set: SliceContext['set'], get: SliceContext['
       const r = ev.report;
       set((s) => {
         const level = s.run.quality;
+        // A video edit's step times are the video edit slice's (another kind of step).
         const timings =
-          level && s.run.config && s.input && ev.timing.cropSeconds !== null
+          level && s.run.config && s.input && !s.videoRun.info && ev.timing.cropSeconds !== null
             ? {
                 ...s.timings,
                 [level]: {
@@ -227,6 +228,8 @@ function onRunEvent(ev: EditEvent, set: SliceContext['set'], get: SliceContext['
       return;
     }
     case 'preview': {
+      // A video edit's preview (a frame and the atlas) is the video edit slice's.
+      if (ev.frame !== undefined) return;
       const old = get().preview;
       set((s) => ({
         preview: { step: ev.step, width: ev.width, height: ev.height, images: ev.images },

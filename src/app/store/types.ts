@@ -21,7 +21,13 @@ import type {
   GpuAvailability,
   ModelSpec,
   PickedModelFile,
+  VideoEditInfo,
+  VideoExportKind,
+  VideoExportQuality,
+  VideoFrameView,
 } from '../../worker/protocol';
+import type { EditLayer } from '../../video/edit/layerData';
+import type { VideoPresetId, VideoQuality } from '../../video/edit/videoConfig';
 import type { RunState } from '../../worker/runState';
 import type { StepTimingSummary } from '../../worker/stepTiming';
 import type { InputImage } from '../imageInput';
@@ -267,7 +273,105 @@ export interface VideoSlice {
   openAtlas(file: File): Promise<void>;
 }
 
-export type AppState = InputSlice & ModelSlice & RunSlice & ViewSlice & VideoSlice;
+// ------------------------------------------------------------------------------------------------ video edit
+
+/** The layer a video edit paints on: the default rule's choice (`auto`, sent as null) or an explicit one. */
+export type VideoLayerChoice = 'auto' | EditLayer;
+
+/** The video edit's prompts as the form holds them (several descriptions separated by “;”). */
+export interface VideoPrompts {
+  /** T_screen: the edit layer alone (required). */
+  screenText: string;
+  /** T_comp: the edited frames; empty = the same as `screenText`. */
+  compText: string;
+  /** T_src: the layer as it is now (it also makes the foreground the default layer). */
+  srcText: string;
+}
+
+export interface VideoEditFormState {
+  presetId: VideoPresetId | '';
+  prompts: VideoPrompts;
+  layer: VideoLayerChoice;
+  quality: VideoQuality;
+}
+
+export interface VideoEditRun {
+  /** A `startVideo` was sent and the worker has not answered with `started` (or an error) yet. */
+  pending: boolean;
+  /** The edit the worker holds is a video edit: its layer, frames, frame rate, quality (null: none, or a photo's). */
+  info: VideoEditInfo | null;
+  /** The loaded clip has a decomposition to edit (decomposed here or opened from a file). */
+  decomposed: boolean;
+}
+
+/** The live preview of a video edit: the renders of one frame, and the edited atlas. */
+export interface VideoEditPreview {
+  step: number;
+  frame: number;
+  width: number;
+  height: number;
+  images: Record<RenderKind, ImageBitmap>;
+  atlas: ImageBitmap | null;
+}
+
+/** The player of the rendered edit (frames from `videoFrame` events). */
+export interface VideoPlayerState {
+  /** Per frame, its renders (null: not received yet). */
+  frames: (Record<VideoFrameView, ImageBitmap> | null)[];
+  /** Per frame, the step of the edit it was rendered at. */
+  frameSteps: (number | null)[];
+  /** The step of the render asked for or being received (null: none yet). */
+  renderStep: number | null;
+  /** A render was asked for and `videoRendered` has not come yet. */
+  rendering: boolean;
+  /** Every frame of the latest render arrived. */
+  ready: boolean;
+  current: number;
+  playing: boolean;
+  loop: boolean;
+  view: VideoFrameView;
+  /** Show the input frames instead of the chosen view (before / after). */
+  before: boolean;
+}
+
+/** Step times a video quality level measured on this device (what its estimate uses). */
+export interface VideoLevelTiming extends LevelTiming {
+  quality: VideoQuality;
+}
+
+export interface VideoEditSlice {
+  videoForm: VideoEditFormState;
+  videoRun: VideoEditRun;
+  videoPreview: VideoEditPreview | null;
+  /** The frame the live preview shows (sent to the worker with `previewFrame`). */
+  videoPreviewFrame: number;
+  player: VideoPlayerState;
+  videoExportQuality: VideoExportQuality;
+  /** Long exports under way: frames done of total. */
+  exportProgress: Partial<Record<ExportKind, { done: number; total: number }>>;
+  /** Step times measured per video quality level in this page. */
+  videoTimings: Partial<Record<VideoQuality, VideoLevelTiming>>;
+  applyVideoPreset(id: VideoPresetId | ''): void;
+  setVideoPrompt(key: keyof VideoPrompts, value: string): void;
+  setVideoLayer(layer: VideoLayerChoice): void;
+  setVideoQuality(q: VideoQuality): void;
+  startVideoEdit(): void;
+  choosePreviewFrame(frame: number): void;
+  /** Asks the worker for every frame of the current edit (the player fills). */
+  renderVideo(): void;
+  setPlayerFrame(frame: number): void;
+  stepPlayer(delta: number): void;
+  setPlaying(on: boolean): void;
+  setLoop(on: boolean): void;
+  setPlayerView(view: VideoFrameView): void;
+  setBefore(on: boolean): void;
+  setVideoExportQuality(q: VideoExportQuality): void;
+  exportVideo(kind: VideoExportKind | 'session', quality?: VideoExportQuality): void;
+  /** Drops the video edit's preview and player (the clip is decomposed again, or replaced). */
+  clearVideoEdit(): void;
+}
+
+export type AppState = InputSlice & ModelSlice & RunSlice & ViewSlice & VideoSlice & VideoEditSlice;
 
 /** What each slice's creator gets: the store and the worker client. */
 export interface SliceContext {

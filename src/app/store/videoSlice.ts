@@ -67,6 +67,8 @@ export function createVideoSlice({ set, get, client }: SliceContext): Slice<Vide
       const s = get();
       if (!s.clip) return;
       set((st) => ({ error: null, atlas: null, run: { ...st.run, requested: 'start' } }));
+      // A new decomposition: an edit of the old one no longer applies.
+      get().clearVideoEdit();
       client().send({
         type: 'decompose',
         iterations: s.decomposeSettings.iterations,
