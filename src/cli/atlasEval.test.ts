@@ -11,7 +11,8 @@ import type { FrameBake } from '../video/atlas/atlasRender';
 import { MAPPING_SCALE, normX, normY, type FrameGeometry } from '../video/atlas/coords';
 import { parseAtlasBenchArgs, DEFAULT_ATLAS_CLIP } from './atlasBench';
 import { atlasIterationFlops } from './atlasCost';
-import { AtlasEvaluator, editPatterns, patternColour, sampleBilinear, type EvalFrame } from './atlasEval';
+import { sampleBilinear } from '../video/flow/bilinearHost';
+import { AtlasEvaluator, editPatterns, patternColour, type EvalFrame } from './atlasEval';
 import { BenchUsageError } from './benchArgs';
 
 const G: FrameGeometry = { width: 64, height: 40, frames: 4 };

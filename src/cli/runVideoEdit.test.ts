@@ -12,13 +12,12 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { testEngine } from '../../test/gpu';
+import { opaqueAtlasModel, tinyAtlasConfig } from '../../test/opaqueAtlas';
 import { syntheticClip } from '../../test/syntheticClip';
 import { encodePng } from '../edit/imageIO.node.js';
 import type { Engine } from '../gpu/engine';
 import { decodeSafetensors } from '../nn/safetensors';
-import { atlasConfig } from '../video/atlas/atlasConfig';
 import { saveAtlas } from '../video/atlas/atlasFile';
-import { AtlasModel } from '../video/atlas/atlasModel';
 import { findOnPath } from '../video/media/ffmpegTools.node.js';
 import { runVideoEdit, type VideoEditIo, type VideoEditLog } from './runVideoEdit';
 import { parseVideoEditArgs } from './videoEditCommand';
@@ -40,21 +39,8 @@ beforeAll(async () => {
   for (let t = 0; t < SOURCE.frames.length; t++) {
     writeFileSync(join(clip, NAMES[t]), await encodePng(SOURCE.frames[t]));
   }
-  const config = atlasConfig(SOURCE.width, {
-    mappingWidth: 8,
-    alphaWidth: 8,
-    hiddenLayers: 1,
-    alphaOctaves: 2,
-    seed: 3,
-  });
-  const model = AtlasModel.create(engine, config);
-  const last = model.alpha!.layers[model.alpha!.layers.length - 1];
-  const w = await last.weight.value.read();
-  engine.upload(
-    last.weight.value.buffer,
-    w.map((v) => 40 * v),
-  );
-  engine.upload(last.bias.value.buffer, new Float32Array([2]));
+  const config = tinyAtlasConfig(SOURCE.width);
+  const model = await opaqueAtlasModel(engine, config);
   atlasDir = join(root, 'atlas');
   mkdirSync(atlasDir);
   const geometry = { width: SOURCE.width, height: SOURCE.height, frames: SOURCE.frames.length };

@@ -407,6 +407,7 @@ class World {
             frameRate: o.frameRate,
             frameCount: o.frameCount,
             hasAudio: !!o.audio,
+            audioCodec: o.audio ? 'aac' : null,
             ...this.encoderAnswer,
           };
         },

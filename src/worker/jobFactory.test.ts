@@ -7,15 +7,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { testEngine } from '../../test/gpu';
+import { opaqueAtlasModel, tinyAtlasConfig } from '../../test/opaqueAtlas';
 import { syntheticClip } from '../../test/syntheticClip';
 import { loadModelFromDirectory } from '../clip/modelDirectory';
 import { parseOnnx } from '../clip/onnx';
 import { ClipTextEncoder } from '../clip/textEncoder';
 import { extractVisionWeights, visionConfigFromJson } from '../clip/visionWeights';
 import type { Engine } from '../gpu/engine';
-import { atlasConfig } from '../video/atlas/atlasConfig';
 import { saveAtlas } from '../video/atlas/atlasFile';
-import { AtlasModel } from '../video/atlas/atlasModel';
 import { resolveVideoConfig } from '../video/edit/videoConfig';
 import type { VideoClip } from '../video/media/videoClip';
 import { videoJobFactory, visionTowers } from './jobFactory';
@@ -40,21 +39,8 @@ beforeAll(async () => {
     cached: false,
     sources: [],
   };
-  const config = atlasConfig(SOURCE.width, {
-    mappingWidth: 8,
-    alphaWidth: 8,
-    hiddenLayers: 1,
-    alphaOctaves: 2,
-    seed: 3,
-  });
-  const atlas = AtlasModel.create(engine, config);
-  const last = atlas.alpha!.layers[atlas.alpha!.layers.length - 1];
-  const w = await last.weight.value.read();
-  engine.upload(
-    last.weight.value.buffer,
-    w.map((v) => 40 * v),
-  );
-  engine.upload(last.bias.value.buffer, new Float32Array([2]));
+  const config = tinyAtlasConfig(SOURCE.width);
+  const atlas = await opaqueAtlasModel(engine, config);
   const frames = SOURCE.frames.length;
   const geometry = { width: SOURCE.width, height: SOURCE.height, frames };
   const frameIndices = [...Array(frames).keys()];

@@ -10,39 +10,13 @@ import type { EditLayer } from '../video/edit/layerData';
 import type { VideoQuality } from '../video/edit/videoConfig';
 import type { VideoClip } from '../video/media/videoClip';
 import type { LoadedModel } from './modelLoader';
-import type { EditEvent, VideoExportQuality } from './protocol';
+import type { EditEvent } from './protocol';
 
-/**
- * What the worker hands the video encoder (encodeVideo.browser.ts; a fake in tests): the frames one at a time, the
- * clip's audio span to copy. Structural, so the controller does not depend on the browser module.
- */
-export interface EncodeVideoOptions {
-  width: number;
-  height: number;
-  frameCount: number;
-  frameRate: number;
-  /** Frame i of the output (called in order, each once). */
-  frame: (i: number) => Promise<RgbaImage>;
-  quality?: VideoExportQuality;
-  /** The input's audio to pass through (the kept frames' span of the source's timeline, seconds). */
-  audio?: { source: Blob; startSeconds: number; durationSeconds: number } | null;
-  onProgress?: (done: number, total: number) => void;
-  signal?: AbortSignal;
-}
+// What the worker hands the video encoder and gets back (a fake in tests). Type-only: the controller does not load
+// the browser module.
+import type { EncodedVideo, EncodeVideoOptions } from '../video/media/encodeVideo.browser';
 
-export interface EncodedVideo {
-  bytes: Uint8Array;
-  mimeType: string;
-  container: 'mp4' | 'webm';
-  codec: string;
-  width: number;
-  height: number;
-  frameRate: number;
-  frameCount: number;
-  hasAudio: boolean;
-  /** Why an audio source gave no audio. */
-  audioNote?: string;
-}
+export type { EncodedVideo, EncodeVideoOptions };
 
 export interface WorkerPlatform {
   post(event: EditEvent): void;

@@ -19,6 +19,7 @@
  * confined by the object's α_t, which differs between frames).
  */
 import type { RgbaImage } from '../../edit/jobTypes';
+import { sampleBilinear } from '../flow/bilinearHost';
 
 /** The flows of the pair (t, t + 1), planar [2·H·W] (u plane, then v) in pixels, and their FB masks [H·W]. */
 export interface PairFlow {
@@ -68,22 +69,6 @@ export function errorRatio(edited: number, input: number): number {
   return edited > 0 ? Infinity : 1;
 }
 
-/** Bilinear sample of channel `c` of an RGBA image at fractional pixel (x, y), clamped to the frame. */
-function sampleChannel(img: RgbaImage, c: number, x: number, y: number): number {
-  const { width: w, height: h, data } = img;
-  const cx = Math.min(Math.max(x, 0), w - 1);
-  const cy = Math.min(Math.max(y, 0), h - 1);
-  const x0 = Math.floor(cx);
-  const y0 = Math.floor(cy);
-  const x1 = Math.min(x0 + 1, w - 1);
-  const y1 = Math.min(y0 + 1, h - 1);
-  const fx = cx - x0;
-  const fy = cy - y0;
-  const top = data[4 * (y0 * w + x0) + c] * (1 - fx) + data[4 * (y0 * w + x1) + c] * fx;
-  const bottom = data[4 * (y1 * w + x0) + c] * (1 - fx) + data[4 * (y1 * w + x1) + c] * fx;
-  return top * (1 - fy) + bottom * fy;
-}
-
 function checkSize(what: string, img: RgbaImage, w: number, h: number): void {
   if (img.width !== w || img.height !== h || img.data.length !== 4 * w * h) {
     throw new RangeError(`${what} is ${img.width}×${img.height}, expected ${w}×${h}`);
@@ -103,12 +88,14 @@ export function warpError(a: RgbaImage, b: RgbaImage, flow: Float32Array, valid:
   }
   let sum = 0;
   let count = 0;
+  const rgba = new Float64Array(4);
   for (let k = 0; k < n; k++) {
     if (!(valid[k] >= 0.5)) continue;
     const x = (k % w) + flow[k];
     const y = Math.floor(k / w) + flow[n + k];
+    sampleBilinear(b.data, w, h, 4, x, y, rgba);
     let d = 0;
-    for (let c = 0; c < 3; c++) d += Math.abs(a.data[4 * k + c] - sampleChannel(b, c, x, y));
+    for (let c = 0; c < 3; c++) d += Math.abs(a.data[4 * k + c] - rgba[c]);
     sum += d / 3;
     count++;
   }

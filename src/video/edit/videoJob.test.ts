@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { testEngine } from '../../../test/gpu';
+import { opaqueAtlasModel, tinyAtlasConfig } from '../../../test/opaqueAtlas';
 import { createClipModel, type ClipModel } from '../../clip/clipModel';
 import { loadModelFromDirectory } from '../../clip/modelDirectory';
 import { resizeAntialiased } from '../../edit/image';
@@ -7,7 +8,6 @@ import { readImageFile } from '../../edit/imageIO.node.js';
 import type { RgbaImage } from '../../edit/jobTypes';
 import { SessionRestoreError } from '../../edit/jobSession';
 import type { Engine } from '../../gpu/engine';
-import { atlasConfig } from '../atlas/atlasConfig';
 import { AtlasModel } from '../atlas/atlasModel';
 import type { FrameGeometry } from '../atlas/coords';
 import { layerData, type EditLayer, type LayerData } from './layerData';
@@ -27,19 +27,7 @@ function setup() {
         resizeAntialiased(await readImageFile(`${FRAMES}${String(t).padStart(5, '0')}.jpg`), G.width, G.height),
       ),
     );
-    // An untrained decomposition (mappings near uv = ½·(x, y)) with a sharpened α, so that part of every frame is
-    // opaque foreground: enough to train and render on, whatever the atlas's quality.
-    const model = AtlasModel.create(
-      engine,
-      atlasConfig(G.width, { mappingWidth: 8, alphaWidth: 8, hiddenLayers: 1, alphaOctaves: 2, seed: 3 }),
-    );
-    const last = model.alpha!.layers[model.alpha!.layers.length - 1];
-    const w = await last.weight.value.read();
-    engine.upload(
-      last.weight.value.buffer,
-      w.map((v) => 40 * v),
-    );
-    engine.upload(last.bias.value.buffer, new Float32Array([2]));
+    const model = await opaqueAtlasModel(engine, tinyAtlasConfig(G.width));
     return { engine, clip, frames, model };
   })();
   return shared;
