@@ -14,6 +14,7 @@ import { generatorOracle } from './engineChecks/generatorOracle';
 import { videoDecode } from './engineChecks/videoDecode';
 import { videoEncode } from './engineChecks/videoEncode';
 import { videoFramesZip } from './engineChecks/videoFramesZip';
+import { videoRead } from './engineChecks/videoRead';
 import { type CheckOptions, type CheckOutcome, type EngineCheck, passes, toleranceOf } from './engineChecks/types';
 
 export type { CheckOptions, CheckOutcome, EngineCheck } from './engineChecks/types';
@@ -47,6 +48,7 @@ export const CHECKS: Record<string, EngineCheck> = {
   'video-decode': videoDecode,
   'video-encode': videoEncode,
   'video-frames-zip': videoFramesZip,
+  'video-read': videoRead,
 };
 
 // ------------------------------------------------------------------ running
