@@ -280,6 +280,10 @@ function onRunEvent(ev: EditEvent, set: SliceContext['set'], get: SliceContext['
       download(ev.blob, ev.filename);
       if (ev.note) notice('warning', ev.note);
       return;
+    case 'videoRendered':
+      // The worker's "Rendering N frames…" is over.
+      set((s) => (s.run.activity?.startsWith('Rendering') ? { run: { ...s.run, activity: null } } : {}));
+      return;
     case 'error':
       set((s) => ({
         exporting: ev.command === 'export' ? [] : s.exporting,

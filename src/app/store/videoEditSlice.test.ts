@@ -249,6 +249,8 @@ describe('the player', () => {
     state('done', 'training', 300, 300);
     expect(client.of('renderVideo')).toHaveLength(1);
     expect(store.getState().player.rendering).toBe(true);
+    emit({ type: 'busy', phase: 'render', message: 'Rendering 4 frames of the edit…' });
+    expect(store.getState().run.activity).toBe('Rendering 4 frames of the edit…');
     for (let f = 0; f < 4; f++) {
       expect(store.getState().player.ready).toBe(false);
       emit({ type: 'videoFrame', step: 300, frame: f, frames: 4, images: frameViews() });
@@ -257,6 +259,8 @@ describe('the player', () => {
     expect(store.getState().player.frames.every((f) => f !== null)).toBe(true);
     emit({ type: 'videoRendered', step: 300, frames: 4 });
     expect(store.getState().player.rendering).toBe(false);
+    // The worker's "Rendering…" line goes with it.
+    expect(store.getState().run.activity).toBeNull();
     // The same step again does not render again.
     state('done', 'loadingModel', 300, 300);
     expect(client.of('renderVideo')).toHaveLength(1);
