@@ -9,6 +9,7 @@ import type { Engine } from '../gpu/engine';
 import { EngineError, shapeStr } from '../gpu/errors';
 import type { Tensor } from '../gpu/tensor';
 import { leakyRelu, sigmoid } from '../ops/activation';
+import { batchNormConv2d } from '../ops/bnConv';
 import { colorMatrix, DECORR_RGB } from '../ops/color';
 import { concatChannels } from '../ops/concat';
 import { conv2d } from '../ops/conv';
@@ -201,20 +202,40 @@ export class SkipGenerator {
     return batchNorm(x, this.param(`${name}.weight`), this.param(`${name}.bias`), 1e-5);
   }
 
+  /**
+   * conv2d(act?(bn(x))) as one fused unit (ops/bnConv.ts) that keeps only x for the backward, not the conv's
+   * input: bit for bit `convBnAct`'s composition, one activation-sized tensor less held per use.
+   */
+  private bnConv(x: Tensor, bnName: string, convName: string, act: boolean): Tensor {
+    return batchNormConv2d(
+      x,
+      this.param(`${bnName}.weight`),
+      this.param(`${bnName}.bias`),
+      this.param(`${convName}.conv.weight`),
+      this.param(`${convName}.conv.bias`),
+      { padding: 'reflect', eps: 1e-5, leakySlope: act ? SLOPE : undefined },
+    );
+  }
+
   private level(i: number, x: Tensor): Tensor {
     const p = `levels.${i}`;
     const [, , h, w] = x.shape;
     const s = this.convBnAct(x, `${p}.skip`);
-    let d = this.convBnAct(x, `${p}.down1`, 2);
-    d = this.convBnAct(d, `${p}.down2`);
+    // down1's conv, then its BN and activation fused with down2's conv (down2's input is not kept).
+    const d1 = this.convBnAct(x, `${p}.down1`, 2, false, false);
+    let d = this.bn(this.bnConv(d1, `${p}.down1.bn`, `${p}.down2`, true), `${p}.down2.bn`);
+    d = this.act(d);
     if (i < this.config.scales - 1) d = this.level(i + 1, d);
     const u = upsample2x(d, h, w);
     const cat = concatChannels([s, u]);
     // Neither the upsampling's nor the concatenation's backward reads the upsampled tensor.
     u.release();
-    let z = this.bn(cat, `${p}.concat_bn`);
-    z = this.convBnAct(z, `${p}.up`);
-    z = this.convBnAct(z, `${p}.up1x1`, 1, i > 0, false);
+    // concat_bn fused with the up conv, and the up BN + activation with the up 1×1 conv: of the five full-size
+    // tensors the unfused chain would keep (cat, its BN output, the up conv output, its activation, the output),
+    // three are kept (cat, the up conv output, the output).
+    const y1 = this.bnConv(cat, `${p}.concat_bn`, `${p}.up`, false);
+    let z = this.bnConv(y1, `${p}.up.bn`, `${p}.up1x1`, true);
+    if (i > 0) z = this.bn(z, `${p}.up1x1.bn`);
     return this.act(z);
   }
 

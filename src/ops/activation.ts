@@ -2,7 +2,7 @@
 import { Params } from '../gpu/params';
 import { record } from '../gpu/tape';
 import type { Tensor } from '../gpu/tensor';
-import { perElementOutput, perElementWgsl } from './common';
+import { perElementOutput, perElementWgsl, WG } from './common';
 
 const LEAKY_RELU_WGSL = perElementWgsl({
   fields: 'slope: f32',
@@ -24,6 +24,16 @@ const LEAKY_RELU_BACKWARD_WGSL = perElementWgsl({
   body: `
   let g = gy[i];
   gx[i] = select(g * p.slope, g, s[i] > 0.0);`,
+});
+
+/** LEAKY_RELU_BACKWARD_WGSL writing over gy (g) in place: same arithmetic, one tensor less. */
+const LEAKY_RELU_BACKWARD_INPLACE_WGSL = perElementWgsl({
+  fields: 'slope: f32',
+  read: ['s'],
+  write: ['g'],
+  body: `
+  let v = g[i];
+  g[i] = select(v * p.slope, v, s[i] > 0.0);`,
 });
 
 /** WGSL `sigmoid(z)`, overflow-free: exp is only taken of −|z| (also QuickGELU's). */
@@ -55,24 +65,50 @@ const SIGMOID_BACKWARD_WGSL = perElementWgsl({
  * saves one activation-sized tensor per layer).
  */
 export function leakyRelu(x: Tensor, slope = 0.2): Tensor {
-  const params = () => new Params().u32(x.size).f32(slope);
-  const out = perElementOutput({
+  const out = leakyReluForward(x, slope);
+  const signOf = slope > 0 ? out : x;
+  return record('leakyRelu', [x], out, (gy) => [leakyReluBackward(signOf, gy, slope)]);
+}
+
+/** leakyRelu's forward kernel, no tape. */
+export function leakyReluForward(x: Tensor, slope: number): Tensor {
+  return perElementOutput({
     name: 'leakyRelu',
     code: LEAKY_RELU_WGSL,
-    params: params(),
+    params: new Params().u32(x.size).f32(slope),
     read: [x],
     shape: x.shape,
   });
-  const signOf = slope > 0 ? out : x;
-  return record('leakyRelu', [x], out, (gy) => [
-    perElementOutput({
-      name: 'leakyRelu-backward',
-      code: LEAKY_RELU_BACKWARD_WGSL,
-      params: params(),
-      read: [signOf, gy],
-      shape: x.shape,
-    }),
-  ]);
+}
+
+/**
+ * leakyRelu's backward kernel, no tape: gx from gy and `signOf`, the input, or where slope > 0 the output (a fused
+ * unit may pass an output it recomputed).
+ */
+export function leakyReluBackward(signOf: Tensor, gy: Tensor, slope: number): Tensor {
+  return perElementOutput({
+    name: 'leakyRelu-backward',
+    code: LEAKY_RELU_BACKWARD_WGSL,
+    params: new Params().u32(signOf.size).f32(slope),
+    read: [signOf, gy],
+    shape: signOf.shape,
+  });
+}
+
+/**
+ * leakyReluBackward overwriting gy with gx (the same values): for a fused unit whose gy is its own
+ * intermediate, so that the gradient does not need a second buffer. No tape.
+ */
+export function leakyReluBackwardInPlace(signOf: Tensor, gy: Tensor, slope: number): void {
+  const e = gy.engine;
+  e.run({
+    name: 'leakyRelu-backward-inplace',
+    code: LEAKY_RELU_BACKWARD_INPLACE_WGSL,
+    params: new Params().u32(gy.size).f32(slope),
+    read: [signOf],
+    write: [gy],
+    workgroups: e.grid(gy.size, WG),
+  });
 }
 
 /** ReLU max(x, 0) (the atlas MLPs'); the gradient at x = 0 is 0, as in PyTorch. */

@@ -724,7 +724,7 @@ function gradBias(gy: Tensor, s: ConvShape): Tensor {
  * Ho = floor((H + 2·pad − k) / stride) + 1 and pad = (k−1)/2 ('reflect', 'zeros') or 0 ('none').
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions = {}): Tensor {
-  const s = checkArgs(x, weight, bias, opts);
+  const s = conv2dShape(x, weight, bias, opts);
   const y = forward(x, weight, bias, s);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(OP, inputs, y, (gy) => {
@@ -736,3 +736,17 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Con
     return grads;
   });
 }
+
+/** conv2d's checked geometry (opaque outside this module), for units that run its kernels themselves. */
+export type Conv2dShape = Readonly<ConvShape>;
+
+/** Checks conv2d's arguments and returns the geometry the kernel helpers below take. */
+export function conv2dShape(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions = {}): Conv2dShape {
+  return checkArgs(x, weight, bias, opts);
+}
+
+/**
+ * conv2d's kernels without a tape, for fused units (e.g. batchNormConv2d, which recomputes its conv input in
+ * the backward): the forward, and the gradients of x, of the weight (from gy and x) and of the bias.
+ */
+export const conv2dKernels = { forward, gradInput, gradWeight, gradBias } as const;

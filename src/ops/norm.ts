@@ -230,12 +230,8 @@ export function batchStats(x: Tensor, eps = 1e-5): Tensor {
   return stats;
 }
 
-/**
- * BatchNorm2d (training mode) of x [N,C,H,W]: y = γ·(x − μ_c)/sqrt(var_c + eps) + β with the batch mean
- * and biased variance over (N, H, W). gamma and beta hold C values each (any shape, e.g. [C]).
- */
-export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
-  const op = 'batchNorm';
+/** Checks batchNorm's arguments (`op` names the caller in errors) and returns x's [N, C, H, W]. */
+export function checkBatchNorm(op: string, x: Tensor, gamma: Tensor, beta: Tensor, eps: number): number[] {
   assertRank(op, x, 4);
   assertSameEngine(op, x, gamma, beta);
   const [n, c, h, w] = x.shape;
@@ -250,53 +246,89 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
       );
     }
   }
-  const hw = h * w;
-  const m = n * hw;
-  if (m < 2) {
+  if (n * h * w < 2) {
     throw new EngineError(op, `expected more than 1 value per channel when training, got input ${shapeStr(x.shape)}`);
   }
   if (!(eps >= 0) || !Number.isFinite(eps)) throw new EngineError(op, `eps must be a finite number ≥ 0, got ${eps}`);
+  return [n, c, h, w];
+}
+
+/** y = γ·(x − mean)·invstd + β from batchStats' [2, C] statistics. No tape (batchNorm's forward kernel). */
+export function batchNormApply(x: Tensor, stats: Tensor, gamma: Tensor, beta: Tensor, op = 'batchNorm'): Tensor {
+  const [, c, h, w] = x.shape;
+  const params = new Params()
+    .u32(x.size)
+    .u32(c)
+    .u32(h * w);
+  return perElementOutput({ name: op, code: APPLY_WGSL, params, read: [x, stats, gamma, beta], shape: x.shape });
+}
+
+/**
+ * batchNorm's backward kernels for the output gradient gy, from the input x and its statistics (neither is
+ * released): dγ and dβ always, dx when `withDx`. No tape.
+ */
+export function batchNormBackward(
+  x: Tensor,
+  gy: Tensor,
+  stats: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  withDx: boolean,
+  op = 'batchNorm',
+): { dx: Tensor | null; dgamma: Tensor; dbeta: Tensor } {
+  const [n, c, h, w] = x.shape;
+  const hw = h * w;
   const e = x.engine;
+  const { groups, chunk } = bnChunks(hw);
+  const partial = e.empty([c, groups, 2], `${op}-backward-partial`);
+  e.run({
+    name: `${op}-grad1`,
+    code: GRAD1_WGSL,
+    params: new Params().u32(n).u32(c).u32(hw).u32(chunk).u32(groups),
+    read: [x, gy, stats],
+    write: [partial],
+    workgroups: [groups, c],
+  });
+  const dgamma = e.empty(gamma.shape, `${op}-backward`);
+  const dbeta = e.empty(beta.shape, `${op}-backward`);
+  e.run({
+    name: `${op}-grad2`,
+    code: GRAD2_WGSL,
+    params: new Params().u32(c).u32(groups),
+    read: [partial, stats],
+    write: [dgamma, dbeta],
+    workgroups: [c],
+  });
+  partial.release();
+  let dx: Tensor | null = null;
+  if (withDx) {
+    dx = perElementOutput({
+      name: `${op}-gradx`,
+      label: `${op}-backward`,
+      code: GRADX_WGSL,
+      params: new Params()
+        .u32(x.size)
+        .u32(c)
+        .u32(hw)
+        .f32(1 / (n * hw)),
+      read: [x, gy, stats, gamma, dgamma, dbeta],
+      shape: x.shape,
+    });
+  }
+  return { dx, dgamma, dbeta };
+}
+
+/**
+ * BatchNorm2d (training mode) of x [N,C,H,W]: y = γ·(x − μ_c)/sqrt(var_c + eps) + β with the batch mean
+ * and biased variance over (N, H, W). gamma and beta hold C values each (any shape, e.g. [C]).
+ */
+export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
+  const op = 'batchNorm';
+  checkBatchNorm(op, x, gamma, beta, eps);
   const stats = batchStats(x, eps);
-  const params = new Params().u32(x.size).u32(c).u32(hw);
-  const out = perElementOutput({ name: op, code: APPLY_WGSL, params, read: [x, stats, gamma, beta], shape: x.shape });
+  const out = batchNormApply(x, stats, gamma, beta, op);
   record(op, [x, gamma, beta], out, (gy) => {
-    const { groups, chunk } = bnChunks(hw);
-    const partial = e.empty([c, groups, 2], `${op}-backward-partial`);
-    e.run({
-      name: `${op}-grad1`,
-      code: GRAD1_WGSL,
-      params: new Params().u32(n).u32(c).u32(hw).u32(chunk).u32(groups),
-      read: [x, gy, stats],
-      write: [partial],
-      workgroups: [groups, c],
-    });
-    const dgamma = e.empty(gamma.shape, `${op}-backward`);
-    const dbeta = e.empty(beta.shape, `${op}-backward`);
-    e.run({
-      name: `${op}-grad2`,
-      code: GRAD2_WGSL,
-      params: new Params().u32(c).u32(groups),
-      read: [partial, stats],
-      write: [dgamma, dbeta],
-      workgroups: [c],
-    });
-    partial.release();
-    let dx: Tensor | null = null;
-    if (x.requiresGrad) {
-      dx = perElementOutput({
-        name: `${op}-gradx`,
-        label: `${op}-backward`,
-        code: GRADX_WGSL,
-        params: new Params()
-          .u32(x.size)
-          .u32(c)
-          .u32(hw)
-          .f32(1 / m),
-        read: [x, gy, stats, gamma, dgamma, dbeta],
-        shape: x.shape,
-      });
-    }
+    const { dx, dgamma, dbeta } = batchNormBackward(x, gy, stats, gamma, beta, x.requiresGrad, op);
     stats.release();
     if (!gamma.requiresGrad) dgamma.release();
     if (!beta.requiresGrad) dbeta.release();
