@@ -22,7 +22,7 @@ import { rename, rm } from 'node:fs/promises';
 import type { RgbaImage } from '../../edit/jobTypes';
 import { VideoEncodeError } from './encodeError.js';
 import { cropRgba, evenFrameSize } from './evenFrame.js';
-import { findOnPath, type FfmpegOptions } from './ffmpegTools.node.js';
+import { findOnPath, runTool, type FfmpegOptions } from './ffmpegTools.node.js';
 import { lastErrorLine } from './ffprobe.node.js';
 
 // One error type and one even-size crop for the browser and the CLI encoders; re-exported for this module's callers.
@@ -75,18 +75,6 @@ export function rateArgument(fps: number): string {
   const ntsc = Math.round(fps * 1001);
   if (Math.abs(fps * 1001 - ntsc) < 1e-3) return `${ntsc}/1001`;
   return fps.toFixed(6);
-}
-
-function runTool(command: string, args: readonly string[], env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /** The codec of the file's first audio stream, or null (no audio, or not a file ffprobe reads). */

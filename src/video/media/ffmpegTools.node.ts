@@ -2,6 +2,7 @@
  * Finding the system ffmpeg and ffprobe (Debian's `ffmpeg` package has both) on PATH. No binary is downloaded:
  * without them, the CLI still reads frame folders and zips, and says what to install for a video.
  */
+import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { VideoImportError } from './importError';
@@ -57,4 +58,21 @@ export function requireFfmpeg(label: string, env: NodeJS.ProcessEnv = process.en
     throw ffmpegMissingError(label, [...(ffmpeg ? [] : ['ffmpeg']), ...(ffprobe ? [] : ['ffprobe'])]);
   }
   return { ffmpeg, ffprobe };
+}
+
+/** Runs a tool (ffmpeg, ffprobe) to its end with stdin closed, collecting stdout and stderr as text; rejects when it cannot start. */
+export function runTool(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }

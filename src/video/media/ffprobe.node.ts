@@ -2,9 +2,8 @@
  * What ffprobe says about a video file's first video stream: codec, stored and display size, rotation, frame rate
  * and frame count (`-count_packets`: counted from the container, nothing decoded).
  */
-import { spawn } from 'node:child_process';
 import { describeCodec } from './codecNames';
-import { ffmpegMissingError } from './ffmpegTools.node.js';
+import { ffmpegMissingError, runTool } from './ffmpegTools.node.js';
 import { describeCause, VideoImportError } from './importError';
 import { isAudioContainer, isVideoContainer, type ContainerKind } from './sniffContainer';
 import type { Size } from './workingSize';
@@ -82,22 +81,6 @@ export function parseFfprobeVideo(json: string): FfprobeVideo | null {
   };
 }
 
-function run(
-  command: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /** The last non-empty line of a tool's stderr, without the file name ffmpeg prefixes. */
 export function lastErrorLine(stderr: string, path: string): string {
   const lines = stderr
@@ -118,7 +101,7 @@ export async function probeWithFfprobe(
 ): Promise<FfprobeVideo> {
   let result;
   try {
-    result = await run(ffprobe, [...FFPROBE_ARGS, path], env);
+    result = await runTool(ffprobe, [...FFPROBE_ARGS, path], env);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw ffmpegMissingError(label, ['ffprobe'], cause);
     throw new VideoImportError('corrupt', label, `ffprobe could not run on ${label} (${describeCause(cause)}).`, {
